@@ -1,0 +1,30 @@
+/**
+ * Every default zzlock uses, in one place. forRoot, forRootAsync, LockClient and @Locked all read
+ * from here; none repeats a literal.
+ */
+export const ZZLOCK_DEFAULTS = {
+  /** Key prefix under which every lock lives in etcd. */
+  namespace: 'zzlock/',
+  /** Lease TTL of a lock, in seconds: how long a dead holder keeps it. */
+  ttl: 15,
+  /** How long `acquire()` waits for a held lock before `LockTimeoutError`, in ms. */
+  acquireWaitMs: 10_000,
+  /** How long a `@Locked` method waits for a held lock before its busy policy applies, in ms. */
+  decoratorWaitMs: 0,
+  /** Deadline of every single call to etcd, in ms; past it the call fails with StoreUnavailableError. */
+  callTimeoutMs: 5_000,
+  /** How long close() lets running holders finish before deleting their keys, in ms. */
+  shutdownGraceMs: 10_000,
+  /** How long a lock name's shared watch stays open after its last waiter, in ms. */
+  watchLingerMs: 30_000,
+} as const;
+
+/** Limits on input, checked before any network call. */
+export const ZZLOCK_LIMITS = {
+  /** Longest lock name, in characters. */
+  maxNameLength: 256,
+  /** Smallest lease TTL, in seconds. */
+  minTtl: 1,
+  /** Largest lease TTL, in seconds (one day). */
+  maxTtl: 86_400,
+} as const;

@@ -1,0 +1,66 @@
+/**
+ * Every user-facing error message, in one place. Each says what happened and what to do.
+ * @internal
+ */
+
+const quote = (name: string | undefined): string => (name === undefined ? '' : ` "${name}"`);
+
+const describe = (value: unknown): string => {
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'function') return 'a function';
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+};
+
+const causeText = (cause: unknown): string =>
+  cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+
+/** @internal */
+export const lockTimeoutMessage = (name: string, waitMs: number): string =>
+  `Lock${quote(name)} was not acquired within ${waitMs} ms: another holder kept it. ` +
+  'Raise waitMs, or treat this as "busy" and retry later.';
+
+/** @internal */
+export const lockBusyMessage = (name: string): string =>
+  `Lock${quote(name)} is held by another owner and waitMs is 0. ` +
+  'Pass waitMs to wait for it, or use tryAcquire() to get null instead of an error.';
+
+/** @internal */
+export const lockAbortedMessage = (name: string): string =>
+  `Acquisition of lock${quote(name)} was aborted by its AbortSignal; nothing was left queued.`;
+
+/** @internal */
+export const lockLostMessage = (name: string, detail: string): string =>
+  `Lock${quote(name)} was lost: ${detail}. Another owner may hold it now: stop writing to the ` +
+  'protected resource, and guard writes with the fencing token.';
+
+/** @internal */
+export const lockNotHeldMessage = (name: string | undefined): string =>
+  name === undefined
+    ? 'No lock is held in this call chain. Read the current lock only inside withLock() or a @Locked method.'
+    : `Lock${quote(name)} is not held in this call chain. ` +
+      'Read it only inside withLock() or a @Locked method that holds it.';
+
+/** @internal */
+export const lockConfigMessage = (option: string, problem: string, value: unknown): string =>
+  `Invalid zzlock option "${option}": ${problem} (got ${describe(value)}).`;
+
+/** @internal */
+export const storeUnavailableMessage = (
+  operation: string,
+  name: string | undefined,
+  cause: unknown,
+): string =>
+  `The lock store did not answer ${operation}${name === undefined ? '' : ` of lock "${name}"`} ` +
+  `in time (${causeText(cause)}). Check that etcd is reachable at the configured endpoints, ` +
+  'or raise callTimeoutMs.';
+
+/** @internal */
+export const clientClosedMessage = (name: string | undefined): string =>
+  `The lock client is closing or closed; it took no new acquisition${
+    name === undefined ? '' : ` of lock "${name}"`
+  }. Acquire locks before shutdown starts.`;

@@ -1,0 +1,409 @@
+import { hostname } from 'node:os';
+import type { Etcd3, ICompare, IRangeRequest, ITxnResponse } from 'etcd3';
+import { LockClientClosedError } from '../errors/lock-client-closed.error.js';
+import { LockLostError } from '../errors/lock-lost.error.js';
+import type { AcquireRequest, LockBackend, LockGrant } from '../lock-backend.js';
+import type { ResolvedClientOptions } from '../validation.js';
+import { ZZLOCK_DEFAULTS } from '../defaults.js';
+import { createEtcdClient } from './etcd-client-factory.js';
+import { prefixRangeEnd, queueKey, queuePrefix } from './etcd-keys.js';
+import { type ActiveLease, LeaseSession } from './lease-session.js';
+import { QueueWatch } from './queue-watch.js';
+import { storeCall } from './store-call.js';
+import { WaitBudget, Wakeup } from './wait-budget.js';
+
+/** etcd's Compare also takes a range_end (proto field 64); etcd3's typings leave it out. */
+type RangeCompare = ICompare & { range_end?: Buffer };
+
+/** A lock's queue in etcd: its name, prefix and range end. */
+interface Queue {
+  readonly name: string;
+  readonly prefix: Buffer;
+  readonly end: Buffer;
+}
+
+/** A grant of this backend: the queue key and the lease it hangs on. */
+interface EtcdGrant extends LockGrant {
+  readonly key: Buffer;
+  readonly lease: ActiveLease;
+  /** Stops listening for the lease's loss. */
+  readonly detach: () => void;
+  readonly lostController: AbortController;
+}
+
+/** Where a queued key stands after the enqueue txn. */
+interface Enqueued {
+  /** Create revision of our key: the fencing token if granted. */
+  readonly revision: bigint;
+  /** Create revision of the key just ahead of ours; `null`: none (granted); `undefined`: unknown. */
+  readonly predecessor: bigint | null | undefined;
+}
+
+/** The state of one lease, as health checks report it. */
+export interface LeaseState {
+  /** The TTL the lease was granted with, in seconds. */
+  readonly ttl: number;
+  /** The lease id in hex. */
+  readonly leaseId: string;
+  /** Milliseconds since etcd last confirmed a keepalive. */
+  readonly sinceKeepaliveMs: number;
+  /** True once the library considers it lost. */
+  readonly lost: boolean;
+}
+
+/** Options of {@link EtcdBackend} beyond the client's. */
+export interface EtcdBackendHooks {
+  /** Told of every failed call to etcd. */
+  storeError?: (operation: string, error: unknown) => void;
+}
+
+/**
+ * The etcd lock store: etcd's own lock recipe (a key per acquisition under the lock's prefix,
+ * granted in create-revision order), hardened as DESIGN §3 describes — one lease per TTL shared
+ * by all locks, a one-round-trip acquire when free, each waiter waiting only for its immediate
+ * predecessor through one shared watch per lock name, own-clock lost-lock detection, and a
+ * shutdown that deletes keys and revokes leases before closing the client.
+ *
+ * @example
+ * const backend = new EtcdBackend(resolveClientOptions({ endpoints: ['http://127.0.0.1:2379'] }));
+ */
+export class EtcdBackend implements LockBackend {
+  readonly #client: Etcd3;
+  readonly #sessions = new Map<number, LeaseSession>();
+  readonly #watches = new Map<string, QueueWatch>();
+  readonly #held = new Set<EtcdGrant>();
+  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #closing = new AbortController();
+  readonly #value = Buffer.from(`${hostname()}:${process.pid}`);
+  #seq = 0;
+  #closed?: Promise<void>;
+
+  /**
+   * @param options Resolved client options (see `resolveClientOptions`).
+   * @param hooks Observers of store failures.
+   */
+  constructor(
+    private readonly options: ResolvedClientOptions,
+    private readonly hooks: EtcdBackendHooks = {},
+  ) {
+    this.#client = createEtcdClient(options);
+  }
+
+  /** The underlying etcd3 client (for health checks); do not close it yourself. */
+  get client(): Etcd3 {
+    return this.#client;
+  }
+
+  /** The live lease of each TTL in use: for health reports. */
+  leaseStates(): LeaseState[] {
+    return [...this.#sessions.values()].flatMap((session) => {
+      const lease = session.active;
+      return lease
+        ? [{ ttl: session.ttl, leaseId: lease.hex, sinceKeepaliveMs: lease.sinceConfirmedMs, lost: lease.lost.aborted }]
+        : [];
+    });
+  }
+
+  /** Number of locks this backend holds. */
+  get heldCount(): number {
+    return this.#held.size;
+  }
+
+  acquire(request: AcquireRequest): Promise<LockGrant | null> {
+    if (this.#closing.signal.aborted) return Promise.reject(new LockClientClosedError(request.name));
+    return this.#track(this.#acquire(request));
+  }
+
+  async release(grant: LockGrant): Promise<void> {
+    const held = grant as EtcdGrant;
+    if (!this.#held.delete(held)) return;
+    held.detach();
+    if (held.lease.lost.aborted) return; // its lease is being revoked, and the key with it
+    try {
+      await this.#deleteKey('release', held.name, held.key);
+    } catch {
+      this.#track(this.#retryDelete(held.name, held.key, held.lease));
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= this.#close();
+    return this.#closed;
+  }
+
+  async #close(): Promise<void> {
+    this.#closing.abort(new LockClientClosedError());
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+    const held = [...this.#held];
+    this.#held.clear();
+    for (const grant of held) {
+      grant.detach();
+      grant.lostController.abort(new LockLostError(grant.name, grant.owner, 'the lock client closed'));
+    }
+    await Promise.allSettled(held.map((grant) => this.#deleteKey('close', grant.name, grant.key)));
+    await Promise.allSettled([...this.#sessions.values()].map((session) => session.revokeAll()));
+    await Promise.allSettled([...this.#watches.values()].map((watch) => watch.close()));
+    this.#client.close();
+  }
+
+  async #acquire(request: AcquireRequest): Promise<EtcdGrant | null> {
+    const { name, ttl, waitMs } = request;
+    const signal = request.signal
+      ? AbortSignal.any([request.signal, this.#closing.signal])
+      : this.#closing.signal;
+    const budget = new WaitBudget(name, waitMs, signal);
+    budget.check();
+    const prefix = queuePrefix(this.options.namespace, name);
+    const queue: Queue = { name, prefix, end: prefixRangeEnd(prefix) };
+    const session = this.#session(ttl);
+
+    for (;;) {
+      const lease = await budget.race(session.lease());
+      const key = queueKey(prefix, lease.hex, ++this.#seq);
+      if (waitMs === 0) {
+        const attempt = this.#tryTxn(queue, key, lease);
+        const revision = await this.#raceOrCleanUp(budget, attempt, queue, key);
+        return revision === null ? null : this.#grant(queue, key, lease, revision, false);
+      }
+      const enqueued = await this.#raceOrCleanUp(budget, this.#enqueueTxn(queue, key, lease), queue, key);
+      if (enqueued.predecessor === null && !lease.lost.aborted) {
+        return this.#grant(queue, key, lease, enqueued.revision, false);
+      }
+      let granted: boolean;
+      try {
+        granted = await this.#waitForTurn(queue, key, lease, enqueued, budget);
+      } catch (error) {
+        this.#track(this.#deleteQuietly(name, key));
+        throw error;
+      }
+      if (granted) return this.#grant(queue, key, lease, enqueued.revision, true);
+      // Our key or our lease vanished while waiting: queue again with a fresh key.
+      this.#track(this.#deleteQuietly(name, key));
+    }
+  }
+
+  /** Awaits a txn within the budget; when the budget ends first, deletes the key once it settles. */
+  async #raceOrCleanUp<T>(budget: WaitBudget, txn: Promise<T>, queue: Queue, key: Buffer): Promise<T> {
+    try {
+      return await budget.race(txn);
+    } catch (error) {
+      this.#track(txn.then(undefined, () => undefined).then(() => this.#deleteQuietly(queue.name, key)));
+      throw error;
+    }
+  }
+
+  /**
+   * Waits until no key older than ours is left, watching only the immediate predecessor.
+   * Resolves true when granted (our key confirmed present), false when our key or lease is gone.
+   */
+  async #waitForTurn(
+    queue: Queue,
+    key: Buffer,
+    lease: ActiveLease,
+    enqueued: Enqueued,
+    budget: WaitBudget,
+  ): Promise<boolean> {
+    let predecessor = enqueued.predecessor;
+    let readAt = enqueued.revision;
+    let mustRead = predecessor === undefined;
+    const wakeup = new Wakeup();
+    const listener = {
+      deleted: (createRevision: bigint) => {
+        if (createRevision === predecessor) wakeup.fire();
+      },
+      resync: () => {
+        mustRead = true;
+        wakeup.fire();
+      },
+    };
+    let watch = this.#watchFor(queue, readAt);
+    let unsubscribe = watch.subscribe(listener);
+    const onLeaseLost = () => wakeup.fire();
+    lease.lost.addEventListener('abort', onLeaseLost, { once: true });
+    try {
+      for (;;) {
+        if (lease.lost.aborted) return false;
+        if (watch.closed) {
+          unsubscribe();
+          watch = this.#watchFor(queue, readAt);
+          unsubscribe = watch.subscribe(listener);
+          mustRead = true;
+        }
+        const settled =
+          predecessor !== undefined && predecessor !== null && watch.wasDeleted(predecessor);
+        if (!mustRead && !settled && watch.covers(readAt)) {
+          await budget.race(wakeup.wait());
+          if (lease.lost.aborted) return false;
+        }
+        mustRead = false;
+        const read = await budget.race(this.#readPredecessor(queue, key, enqueued.revision));
+        if (read === 'gone') return false;
+        readAt = read.revision;
+        predecessor = read.predecessor;
+        if (predecessor === null) return true;
+      }
+    } finally {
+      unsubscribe();
+      lease.lost.removeEventListener('abort', onLeaseLost);
+    }
+  }
+
+  #grant(queue: Queue, key: Buffer, lease: ActiveLease, revision: bigint, waited: boolean): EtcdGrant {
+    const lostController = new AbortController();
+    const onLeaseLost = () =>
+      lostController.abort(new LockLostError(queue.name, lease.hex, String(lease.lost.reason)));
+    lease.lost.addEventListener('abort', onLeaseLost, { once: true });
+    const grant: EtcdGrant = {
+      name: queue.name,
+      fencingToken: revision,
+      lost: lostController.signal,
+      waited,
+      owner: lease.hex,
+      key,
+      lease,
+      lostController,
+      detach: () => lease.lost.removeEventListener('abort', onLeaseLost),
+    };
+    this.#held.add(grant);
+    if (lease.lost.aborted) onLeaseLost();
+    return grant;
+  }
+
+  /** Puts our key if the queue is empty: the lock's revision, or null when it is held. */
+  async #tryTxn(queue: Queue, key: Buffer, lease: ActiveLease): Promise<bigint | null> {
+    const queueIsEmpty: RangeCompare = {
+      key: queue.prefix,
+      range_end: queue.end,
+      target: 'Create',
+      result: 'Equal',
+      create_revision: 0,
+    };
+    const response = await this.#txn('acquire', queue.name, {
+      compare: [queueIsEmpty],
+      success: [{ request_put: { key, value: this.#value, lease: lease.id } }],
+      failure: [{ request_range: { key } }],
+    });
+    if (response.succeeded) return BigInt(response.header.revision);
+    // A retried txn whose first attempt had succeeded finds its own key.
+    const own = response.responses[0]?.response_range.kvs[0];
+    return own ? BigInt(own.create_revision) : null;
+  }
+
+  /** Reads the queue's tail and puts our key behind it, in one round trip. */
+  async #enqueueTxn(queue: Queue, key: Buffer, lease: ActiveLease): Promise<Enqueued> {
+    const response = await this.#txn('acquire', queue.name, {
+      compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
+      success: [
+        { request_range: this.#lastKey(queue) },
+        { request_put: { key, value: this.#value, lease: lease.id } },
+      ],
+      failure: [{ request_range: { key } }],
+    });
+    if (response.succeeded) {
+      const tail = response.responses[0]?.response_range.kvs[0];
+      return {
+        revision: BigInt(response.header.revision),
+        predecessor: tail ? BigInt(tail.create_revision) : null,
+      };
+    }
+    const own = response.responses[0]?.response_range.kvs[0];
+    return { revision: BigInt(own?.create_revision ?? response.header.revision), predecessor: undefined };
+  }
+
+  /** Confirms our key is still there and finds the newest key older than it. */
+  async #readPredecessor(
+    queue: Queue,
+    key: Buffer,
+    revision: bigint,
+  ): Promise<'gone' | { revision: bigint; predecessor: bigint | null }> {
+    const response = await this.#txn('acquire', queue.name, {
+      compare: [{ key, target: 'Create', result: 'Equal', create_revision: revision.toString() }],
+      success: [{ request_range: { ...this.#lastKey(queue), max_create_revision: (revision - 1n).toString() } }],
+      failure: [],
+    });
+    if (!response.succeeded) return 'gone';
+    const previous = response.responses[0]?.response_range.kvs[0];
+    return {
+      revision: BigInt(response.header.revision),
+      predecessor: previous ? BigInt(previous.create_revision) : null,
+    };
+  }
+
+  #lastKey(queue: Queue): IRangeRequest {
+    return {
+      key: queue.prefix,
+      range_end: queue.end,
+      sort_target: 'Create',
+      sort_order: 'Descend',
+      limit: 1,
+      keys_only: true,
+    };
+  }
+
+  #txn(operation: string, name: string, request: Parameters<Etcd3['kv']['txn']>[0]): Promise<ITxnResponse> {
+    return this.#store(operation, name, () => this.#client.kv.txn(request));
+  }
+
+  #deleteKey(operation: string, name: string, key: Buffer): Promise<unknown> {
+    return this.#store(operation, name, () => this.#client.kv.deleteRange({ key }));
+  }
+
+  async #deleteQuietly(name: string, key: Buffer): Promise<void> {
+    await this.#deleteKey('cleanup', name, key).catch(() => undefined);
+  }
+
+  /** Keeps deleting a released key until it goes, its lease goes, or the client closes. */
+  async #retryDelete(name: string, key: Buffer, lease: ActiveLease): Promise<void> {
+    for (let delayMs = 100; !lease.lost.aborted && !this.#closing.signal.aborted; ) {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      try {
+        await this.#deleteKey('release retry', name, key);
+        return;
+      } catch {
+        delayMs = Math.min(delayMs * 2, this.options.callTimeoutMs);
+      }
+    }
+    // On close, #close deletes nothing for released keys: revoking the lease removes them.
+  }
+
+  async #store<T>(operation: string, name: string | undefined, call: () => Promise<T>): Promise<T> {
+    try {
+      return await storeCall(operation, name, this.options.callTimeoutMs, call);
+    } catch (error) {
+      this.hooks.storeError?.(operation, error);
+      throw error;
+    }
+  }
+
+  #session(ttl: number): LeaseSession {
+    let session = this.#sessions.get(ttl);
+    if (!session) {
+      session = new LeaseSession(this.#client, ttl, this.options.callTimeoutMs);
+      this.#sessions.set(ttl, session);
+    }
+    return session;
+  }
+
+  #watchFor(queue: Queue, revision: bigint): QueueWatch {
+    const existing = this.#watches.get(queue.name);
+    if (existing && !existing.closed) return existing;
+    const watch = new QueueWatch(
+      this.#client,
+      queue.prefix,
+      revision + 1n,
+      ZZLOCK_DEFAULTS.watchLingerMs,
+      (closed) => {
+        if (this.#watches.get(queue.name) === closed) this.#watches.delete(queue.name);
+      },
+    );
+    this.#watches.set(queue.name, watch);
+    return watch;
+  }
+
+  #track<T>(work: Promise<T>): Promise<T> {
+    this.#inFlight.add(work);
+    const forget = () => this.#inFlight.delete(work);
+    work.then(forget, forget);
+    return work;
+  }
+}

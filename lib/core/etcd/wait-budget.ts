@@ -1,0 +1,93 @@
+import { LockAbortedError } from '../errors/lock-aborted.error.js';
+import { LockTimeoutError } from '../errors/lock-timeout.error.js';
+import { ZZLockError } from '../errors/zzlock.error.js';
+
+/** setTimeout's largest delay; longer waits are treated as unbounded. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The time and the abort signal one acquisition may spend waiting. Every await of the wait goes
+ * through {@link WaitBudget.race}, so a deadline or an abort ends it at once, whatever etcd does.
+ * @internal
+ */
+export class WaitBudget {
+  readonly #deadline: number;
+
+  /**
+   * @param name The lock, for errors.
+   * @param waitMs The wait allowed; `0` means "no wait": only the signal can end a call early.
+   * @param signal Ends the wait when it fires.
+   */
+  constructor(
+    readonly name: string,
+    readonly waitMs: number,
+    readonly signal: AbortSignal | undefined,
+  ) {
+    this.#deadline = waitMs === 0 ? Infinity : performance.now() + waitMs;
+  }
+
+  /** The error that ends this wait now, if any. */
+  expired(): ZZLockError | undefined {
+    if (this.signal?.aborted) {
+      const reason: unknown = this.signal.reason;
+      return reason instanceof ZZLockError ? reason : new LockAbortedError(this.name, reason);
+    }
+    if (performance.now() >= this.#deadline) return new LockTimeoutError(this.name, this.waitMs);
+    return undefined;
+  }
+
+  /** Throws the error that ends this wait, if any. */
+  check(): void {
+    const error = this.expired();
+    if (error) throw error;
+  }
+
+  /** Settles like `work`, or rejects with the timeout/abort error first. */
+  race<T>(work: Promise<T>): Promise<T> {
+    this.check();
+    return new Promise<T>((resolve, reject) => {
+      const remaining = this.#deadline - performance.now();
+      const timer =
+        remaining <= MAX_TIMER_MS
+          ? setTimeout(
+              () => finish(this.expired() ?? new LockTimeoutError(this.name, this.waitMs)),
+              remaining,
+            )
+          : undefined;
+      const onAbort = () => finish(this.expired());
+      this.signal?.addEventListener('abort', onAbort, { once: true });
+      const finish = (error: ZZLockError | undefined, settle?: () => void) => {
+        clearTimeout(timer);
+        this.signal?.removeEventListener('abort', onAbort);
+        if (settle) settle();
+        else reject(error);
+      };
+      work.then(
+        (value) => finish(undefined, () => resolve(value)),
+        (error: unknown) => finish(undefined, () => reject(error)),
+      );
+    });
+  }
+}
+
+/**
+ * A wake-up call that is not lost when it comes before anyone waits for it.
+ * @internal
+ */
+export class Wakeup {
+  #fired = false;
+  #resolve?: () => void;
+
+  /** Wakes the waiter, now or at its next {@link wait}. */
+  fire(): void {
+    this.#fired = true;
+    this.#resolve?.();
+  }
+
+  /** Resolves at the next (or a pending) {@link fire}, and consumes it. */
+  async wait(): Promise<void> {
+    if (!this.#fired) await new Promise<void>((resolve) => (this.#resolve = resolve));
+    this.#fired = false;
+    this.#resolve = undefined;
+  }
+}

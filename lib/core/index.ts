@@ -1,0 +1,28 @@
+/**
+ * zzlock's framework-free core: use it from plain Node, or through the Nest module.
+ * @packageDocumentation
+ */
+export * from './errors/index.js';
+export { ZZLOCK_DEFAULTS, ZZLOCK_LIMITS } from './defaults.js';
+export type { LockHandle } from './lock-handle.js';
+export type {
+  AcquireOptions,
+  TryAcquireOptions,
+  WithLockOptions,
+  LockClientOptions,
+  LockAuthOptions,
+  LockTlsOptions,
+} from './lock-options.js';
+export type { AcquireRequest, LockBackend, LockGrant } from './lock-backend.js';
+export type * from './lock-observer.js';
+export { LockManager, type LockManagerDefaults } from './lock-manager.js';
+export { LockClient } from './lock-client.js';
+export { EtcdBackend, type EtcdBackendHooks, type LeaseState } from './etcd/etcd-backend.js';
+export { MemoryBackend } from './memory/memory-backend.js';
+export {
+  resolveClientOptions,
+  validateLockName,
+  validateTtl,
+  validateDurationMs,
+  type ResolvedClientOptions,
+} from './validation.js';

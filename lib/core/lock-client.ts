@@ -1,0 +1,81 @@
+import { EtcdBackend, type LeaseState } from './etcd/etcd-backend.js';
+import type { LockHandle } from './lock-handle.js';
+import { LockManager } from './lock-manager.js';
+import type { LockObserver } from './lock-observer.js';
+import type {
+  AcquireOptions,
+  LockClientOptions,
+  TryAcquireOptions,
+  WithLockOptions,
+} from './lock-options.js';
+import { resolveClientOptions } from './validation.js';
+
+/**
+ * Distributed locks on etcd for plain Node: no Nest needed. Create one per process and share it;
+ * `close()` it on shutdown (it deletes this process's keys and revokes its leases).
+ *
+ * @example
+ * const locks = new LockClient({ endpoints: ['http://127.0.0.1:2379'], namespace: 'shop/' });
+ * await using lock = await locks.acquire('stock:42', { waitMs: 2000 });
+ * await deduct(42, { fence: lock.fencingToken });
+ *
+ * @example
+ * await locks.withLock('nightly-report', () => buildReport());
+ * await locks.close();
+ */
+export class LockClient {
+  readonly #manager: LockManager;
+  readonly #backend: EtcdBackend;
+
+  /** @throws LockConfigError when an option is invalid (before any network call). */
+  constructor(options: LockClientOptions) {
+    const resolved = resolveClientOptions(options);
+    this.#backend = new EtcdBackend(resolved, {
+      storeError: (operation, error) => this.#manager.reportStoreError(operation, error),
+    });
+    this.#manager = new LockManager(this.#backend, resolved);
+  }
+
+  /** See {@link LockManager.acquire}. */
+  acquire(name: string, options?: AcquireOptions): Promise<LockHandle> {
+    return this.#manager.acquire(name, options);
+  }
+
+  /** See {@link LockManager.tryAcquire}. */
+  tryAcquire(name: string, options?: TryAcquireOptions): Promise<LockHandle | null> {
+    return this.#manager.tryAcquire(name, options);
+  }
+
+  /** See {@link LockManager.withLock}. */
+  withLock<T>(name: string, fn: (lock: LockHandle) => T | Promise<T>, options?: WithLockOptions): Promise<T> {
+    return this.#manager.withLock(name, fn, options);
+  }
+
+  /** See {@link LockManager.current}. */
+  current(name?: string): LockHandle {
+    return this.#manager.current(name);
+  }
+
+  /** Adds an observer of lock events (metrics, logs). */
+  observe(observer: LockObserver): void {
+    this.#manager.observe(observer);
+  }
+
+  /** The lease of each TTL in use, for health reports. */
+  leaseStates(): LeaseState[] {
+    return this.#backend.leaseStates();
+  }
+
+  /**
+   * Stops new acquisitions, lets holders finish within `shutdownGraceMs`, deletes this client's
+   * keys, revokes its leases and closes the etcd connection. Idempotent.
+   */
+  close(): Promise<void> {
+    return this.#manager.close();
+  }
+
+  /** `await using locks = new LockClient(…)` closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}

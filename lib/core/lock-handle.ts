@@ -1,0 +1,31 @@
+/**
+ * A granted lock. Release it exactly once, or let `await using` do it.
+ *
+ * @example
+ * await using lock = await locks.acquire('report');
+ * await writeReport({ fence: lock.fencingToken, signal: lock.signal });
+ * // released here, also when writeReport throws
+ */
+export interface LockHandle extends AsyncDisposable {
+  /** The lock name, as given to acquire. */
+  readonly name: string;
+  /**
+   * Strictly increasing across grants of one name (etcd's create revision of the queue key).
+   * Pass it to the protected resource and reject writes that carry a smaller one.
+   */
+  readonly fencingToken: bigint;
+  /**
+   * Aborts, with a `LockLostError` as reason, the moment the library decides the lock is lost
+   * (its lease could not be renewed within its TTL). Never aborts on a normal release.
+   */
+  readonly signal: AbortSignal;
+  /** How many nested holds of this lock the current call chain has (1 when not re-entered). */
+  readonly holdCount: number;
+  /** True once this handle has been released. */
+  readonly released: boolean;
+  /**
+   * Gives the lock up. Idempotent; never throws for a lock that was already lost. A re-entrant
+   * handle only lowers the hold count: the lock goes when the outermost hold is released.
+   */
+  release(): Promise<void>;
+}

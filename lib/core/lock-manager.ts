@@ -1,0 +1,305 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { LockClientClosedError } from './errors/lock-client-closed.error.js';
+import { LockAbortedError } from './errors/lock-aborted.error.js';
+import { LockBusyError } from './errors/lock-busy.error.js';
+import { LockConfigError } from './errors/lock-config.error.js';
+import { LockNotHeldError } from './errors/lock-not-held.error.js';
+import { ZZLockError } from './errors/zzlock.error.js';
+import type { LockBackend, LockGrant } from './lock-backend.js';
+import type { LockHandle } from './lock-handle.js';
+import type { AcquireOptions, TryAcquireOptions, WithLockOptions } from './lock-options.js';
+import type { LockEventBase, LockObserver } from './lock-observer.js';
+import { validateDurationMs, validateLockName, validateSignal, validateTtl } from './validation.js';
+
+/** Defaults a {@link LockManager} applies to calls that leave options out. */
+export interface LockManagerDefaults {
+  /** Lease TTL in seconds. */
+  ttl: number;
+  /** Wait of `acquire()` in ms. */
+  waitMs: number;
+  /** How long `close()` lets holders finish, in ms. */
+  shutdownGraceMs: number;
+}
+
+/** One granted lock and its nested holds in a call chain. */
+class HeldLock implements LockEventBase {
+  holds = 1;
+  readonly acquiredAt = performance.now();
+  releasing?: Promise<void>;
+
+  constructor(
+    readonly grant: LockGrant,
+    readonly label: string,
+  ) {}
+
+  get name(): string {
+    return this.grant.name;
+  }
+}
+
+/** The handle users hold: one per acquire call, sharing a {@link HeldLock} when re-entered. */
+class ReentrantLockHandle implements LockHandle {
+  #released = false;
+
+  constructor(
+    private readonly held: HeldLock,
+    private readonly releaseHeld: (held: HeldLock) => Promise<void>,
+  ) {}
+
+  get name(): string {
+    return this.held.grant.name;
+  }
+  get fencingToken(): bigint {
+    return this.held.grant.fencingToken;
+  }
+  get signal(): AbortSignal {
+    return this.held.grant.lost;
+  }
+  get holdCount(): number {
+    return this.held.holds;
+  }
+  get released(): boolean {
+    return this.#released;
+  }
+
+  release(): Promise<void> {
+    if (this.#released) return this.held.releasing ?? Promise.resolve();
+    this.#released = true;
+    this.held.holds -= 1;
+    if (this.held.holds > 0) return Promise.resolve();
+    return this.releaseHeld(this.held);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.release();
+  }
+}
+
+/** Locks held by the current async call chain, innermost scope last. Never mutated. */
+type ChainScope = ReadonlyMap<string, { held: HeldLock; handle: LockHandle }>;
+
+/**
+ * The framework-free core of zzlock: validates input, applies defaults, makes handles, tracks
+ * re-entrancy per async call chain and reports to observers. It sits on a {@link LockBackend}.
+ * `LockClient` and the Nest `LockService` are thin fronts over it.
+ *
+ * @example
+ * const manager = new LockManager(new MemoryBackend(), { ttl: 15, waitMs: 10_000, shutdownGraceMs: 10_000 });
+ * await manager.withLock('report', async (lock) => buildReport(lock.fencingToken));
+ */
+export class LockManager {
+  readonly #scope = new AsyncLocalStorage<ChainScope>();
+  readonly #held = new Set<HeldLock>();
+  readonly #observers: LockObserver[] = [];
+  readonly #closing = new AbortController();
+  #closed?: Promise<void>;
+  #drained?: () => void;
+
+  /**
+   * @param backend Where locks live.
+   * @param defaults Values for options a call leaves out.
+   */
+  constructor(
+    readonly backend: LockBackend,
+    private readonly defaults: LockManagerDefaults,
+  ) {}
+
+  /** Adds an observer of lock events (metrics, logs). */
+  observe(observer: LockObserver): void {
+    this.#observers.push(observer);
+  }
+
+  /** Reports a store failure to the observers (backends call this). */
+  reportStoreError(operation: string, error: unknown): void {
+    this.#emit('storeError', { operation, error });
+  }
+
+  /** True once `close()` has started. */
+  get closing(): boolean {
+    return this.#closing.signal.aborted;
+  }
+
+  /**
+   * Waits for the lock, up to `waitMs`. Inside `withLock()` or a `@Locked` method holding the
+   * same name, returns at once with the hold count raised.
+   * @throws LockTimeoutError, LockBusyError (waitMs 0), LockAbortedError, StoreUnavailableError,
+   *   LockClientClosedError, LockConfigError (bad input, before any network call)
+   */
+  async acquire(name: string, options: AcquireOptions = {}): Promise<LockHandle> {
+    const handle = await this.#acquire(name, options, options.waitMs);
+    if (handle === null) throw new LockBusyError(name);
+    return handle;
+  }
+
+  /** Takes the lock if it is free right now; `null` if it is held. Never waits. */
+  tryAcquire(name: string, options: TryAcquireOptions = {}): Promise<LockHandle | null> {
+    return this.#acquire(name, options, 0);
+  }
+
+  /**
+   * Runs `fn` holding the lock and releases it after, also when `fn` throws. Nested `withLock`,
+   * `acquire` or `@Locked` on the same name inside `fn` are re-entrant.
+   */
+  async withLock<T>(
+    name: string,
+    fn: (lock: LockHandle) => T | Promise<T>,
+    options: WithLockOptions = {},
+  ): Promise<T> {
+    const lock = await this.acquire(name, options);
+    try {
+      return await this.runHolding(lock, () => fn(lock));
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /**
+   * Runs `fn` in a call chain that counts as holding `lock`, so nested acquisitions of the same
+   * name are re-entrant and {@link current} finds it. The caller keeps ownership of `lock`.
+   */
+  runHolding<T>(lock: LockHandle, fn: () => T): T {
+    const entry = this.#scope.getStore()?.get(lock.name);
+    const held = this.#heldOf(lock);
+    if (held === undefined || entry?.held === held) return fn();
+    const scope = new Map(this.#scope.getStore());
+    scope.set(lock.name, { held, handle: lock });
+    return this.#scope.run(scope, fn);
+  }
+
+  /**
+   * The handle of a lock held by the current call chain: the named one, or the innermost one.
+   * @throws LockNotHeldError when there is none
+   */
+  current(name?: string): LockHandle {
+    const scope = this.#scope.getStore();
+    const entry =
+      name === undefined ? [...(scope?.values() ?? [])].at(-1) : scope?.get(name);
+    if (entry === undefined) throw new LockNotHeldError(name);
+    return entry.handle;
+  }
+
+  /** Number of locks this manager holds right now (outermost holds). */
+  get heldCount(): number {
+    return this.#held.size;
+  }
+
+  /**
+   * Stops new acquisitions, lets running holders finish for up to `shutdownGraceMs`, then closes
+   * the backend (which deletes remaining keys and revokes leases). Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closed ??= this.#close();
+    return this.#closed;
+  }
+
+  async #close(): Promise<void> {
+    this.#closing.abort(new LockClientClosedError());
+    if (this.#held.size > 0) {
+      const drained = new Promise<void>((resolve) => (this.#drained = resolve));
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.defaults.shutdownGraceMs);
+      });
+      await Promise.race([drained, grace]);
+      clearTimeout(timer);
+    }
+    await this.backend.close();
+  }
+
+  readonly #handles = new WeakMap<LockHandle, HeldLock>();
+
+  #heldOf(lock: LockHandle): HeldLock | undefined {
+    return this.#handles.get(lock);
+  }
+
+  async #acquire(
+    name: string,
+    options: AcquireOptions,
+    waitMsOption: number | undefined,
+  ): Promise<LockHandle | null> {
+    validateLockName(name);
+    if (options === null || typeof options !== 'object') {
+      throw new LockConfigError('options', 'options must be an object', options);
+    }
+    const ttl = validateTtl(options.ttl ?? this.defaults.ttl);
+    const waitMs = validateDurationMs(waitMsOption ?? this.defaults.waitMs, 'waitMs');
+    const signal = validateSignal(options.signal);
+    const label = options.label ?? name;
+    const startedAt = performance.now();
+
+    const entry = this.#scope.getStore()?.get(name);
+    if (entry !== undefined && entry.held.holds > 0) {
+      if (entry.held.grant.lost.aborted) throw entry.held.grant.lost.reason;
+      entry.held.holds += 1;
+      this.#emit('acquired', { name, label, waitedMs: 0, contended: false, reentrant: true });
+      return this.#handleFor(entry.held);
+    }
+    if (this.closing) throw new LockClientClosedError(name);
+
+    let grant: LockGrant | null;
+    try {
+      grant = await this.backend.acquire({
+        name,
+        ttl,
+        waitMs,
+        signal: signal === undefined ? this.#closing.signal : AbortSignal.any([signal, this.#closing.signal]),
+      });
+    } catch (error) {
+      const abortedByClose = error instanceof LockAbortedError && this.closing && !signal?.aborted;
+      const thrown = abortedByClose ? new LockClientClosedError(name) : error;
+      this.#emit('acquireFailed', {
+        name,
+        label,
+        waitedMs: performance.now() - startedAt,
+        outcome: thrown instanceof ZZLockError ? thrown.code : 'ERROR',
+      });
+      throw thrown;
+    }
+    const waitedMs = performance.now() - startedAt;
+    if (grant === null) {
+      this.#emit('acquireFailed', { name, label, waitedMs, outcome: 'ZZLOCK_BUSY' });
+      return null;
+    }
+    const held = new HeldLock(grant, label);
+    this.#held.add(held);
+    grant.lost.addEventListener('abort', () => this.#emit('lost', held), { once: true });
+    this.#emit('acquired', { name, label, waitedMs, contended: grant.waited, reentrant: false });
+    return this.#handleFor(held);
+  }
+
+  #handleFor(held: HeldLock): LockHandle {
+    const handle = new ReentrantLockHandle(held, (h) => this.#releaseHeld(h));
+    this.#handles.set(handle, held);
+    return handle;
+  }
+
+  #releaseHeld(held: HeldLock): Promise<void> {
+    held.releasing ??= (async () => {
+      try {
+        await this.backend.release(held.grant);
+      } finally {
+        this.#held.delete(held);
+        this.#emit('released', {
+          name: held.name,
+          label: held.label,
+          heldMs: performance.now() - held.acquiredAt,
+        });
+        if (this.#held.size === 0) this.#drained?.();
+      }
+    })();
+    return held.releasing;
+  }
+
+  #emit<K extends keyof LockObserver>(
+    hook: K,
+    event: Parameters<NonNullable<LockObserver[K]>>[0],
+  ): void {
+    for (const observer of this.#observers) {
+      try {
+        (observer[hook] as ((e: typeof event) => void) | undefined)?.call(observer, event);
+      } catch {
+        // An observer must not break locking.
+      }
+    }
+  }
+}

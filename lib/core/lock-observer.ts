@@ -1,0 +1,58 @@
+import type { ZZLockErrorCode } from './errors/error-codes.js';
+
+/** Names the lock an event is about. */
+export interface LockEventBase {
+  /** The lock name (may be a per-entity key: do not use as a metric label). */
+  readonly name: string;
+  /** The declared name or template: bounded, safe as a metric label. */
+  readonly label: string;
+}
+
+/** A lock was granted. */
+export interface LockAcquiredEvent extends LockEventBase {
+  /** From the call to the grant, in ms. */
+  readonly waitedMs: number;
+  /** True when the lock was held by someone else when asked for. */
+  readonly contended: boolean;
+  /** True when the grant was a nested hold in the same call chain. */
+  readonly reentrant: boolean;
+}
+
+/** An acquisition ended without a lock. */
+export interface LockAcquireFailedEvent extends LockEventBase {
+  /** From the call to the failure, in ms. */
+  readonly waitedMs: number;
+  /** Why: `ZZLOCK_BUSY` for a busy try, the error code otherwise, `ERROR` for anything unexpected. */
+  readonly outcome: ZZLockErrorCode | 'ERROR';
+}
+
+/** A lock was released (outermost hold). */
+export interface LockReleasedEvent extends LockEventBase {
+  /** From the grant to the release, in ms. */
+  readonly heldMs: number;
+}
+
+/** The store failed a call. */
+export interface StoreErrorEvent {
+  /** What zzlock was doing. */
+  readonly operation: string;
+  /** The error. */
+  readonly error: unknown;
+}
+
+/**
+ * Hooks into the lock lifecycle; zzlock's Prometheus metrics are one observer. Each hook is
+ * optional and must not throw (a throwing observer is ignored).
+ */
+export interface LockObserver {
+  /** A lock was granted. */
+  acquired?(event: LockAcquiredEvent): void;
+  /** An acquisition ended without a lock (busy, timeout, abort, store error…). */
+  acquireFailed?(event: LockAcquireFailedEvent): void;
+  /** A lock was released. */
+  released?(event: LockReleasedEvent): void;
+  /** A held lock was lost. */
+  lost?(event: LockEventBase): void;
+  /** A call to the store failed. */
+  storeError?(event: StoreErrorEvent): void;
+}

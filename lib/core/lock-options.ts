@@ -1,0 +1,87 @@
+/** Per-call options of `acquire()`. */
+export interface AcquireOptions {
+  /**
+   * Lease TTL in seconds: if this process dies, the lock frees itself this long after its last
+   * renewal. An integer from 1 to 86 400.
+   * @default the client's `ttl` (15)
+   */
+  ttl?: number;
+  /**
+   * How long to wait for a held lock, in ms; `0` fails at once with `LockBusyError`, `Infinity`
+   * waits until granted or aborted.
+   * @default 10000
+   */
+  waitMs?: number;
+  /** Abandons the wait when it fires: the queued key is deleted and `LockAbortedError` thrown. */
+  signal?: AbortSignal;
+  /**
+   * Metric label for this lock: the declared name or template, never a per-entity key.
+   * @default the lock name
+   */
+  label?: string;
+}
+
+/** Per-call options of `tryAcquire()`. */
+export type TryAcquireOptions = Pick<AcquireOptions, 'ttl' | 'label'>;
+
+/** Per-call options of `withLock()`: those of `acquire()`. */
+export type WithLockOptions = AcquireOptions;
+
+/** TLS settings for etcd's client port. PEM strings or buffers. */
+export interface LockTlsOptions {
+  /** CA certificate(s) that signed etcd's server certificate. */
+  ca?: string | Buffer;
+  /** Client certificate, for etcd's `--client-cert-auth`. */
+  cert?: string | Buffer;
+  /** Client private key, with `cert`. */
+  key?: string | Buffer;
+}
+
+/** etcd's username/password authentication. */
+export interface LockAuthOptions {
+  /** etcd user name. */
+  username: string;
+  /** etcd user password. */
+  password: string;
+}
+
+/**
+ * Options of a {@link LockClient}, and the etcd part of `ZZLockModule.forRoot()`.
+ *
+ * @example
+ * new LockClient({ endpoints: ['http://10.0.0.1:2379', 'http://10.0.0.2:2379'], ttl: 10 });
+ */
+export interface LockClientOptions {
+  /** etcd client URLs, every member of the cluster (`http://host:2379` or `https://…`). */
+  endpoints: string | readonly string[];
+  /**
+   * Key prefix of every lock; give each application its own.
+   * @default 'zzlock/'
+   */
+  namespace?: string;
+  /**
+   * Default lease TTL in seconds.
+   * @default 15
+   */
+  ttl?: number;
+  /**
+   * Default wait of `acquire()`, in ms.
+   * @default 10000
+   */
+  waitMs?: number;
+  /**
+   * Deadline of each call to etcd, in ms. An unreachable etcd surfaces as
+   * `StoreUnavailableError` after at most this long, never as a hang.
+   * @default 5000
+   */
+  callTimeoutMs?: number;
+  /**
+   * How long `close()` lets running holders finish before deleting their keys, in ms.
+   * @default 10000
+   */
+  shutdownGraceMs?: number;
+  /** etcd username/password authentication. */
+  auth?: LockAuthOptions;
+  /** TLS for `https://` endpoints. */
+  tls?: LockTlsOptions;
+}
