@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// Installs what a fresh machine lacks before the demo or the tests run:
+// npm dependencies (npm ci) when node_modules is missing or stale, and Debian's etcd-server when
+// no `etcd` binary is on PATH. Plain Node, no dependencies: it runs before `npm ci`.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+function run(command, args) {
+  console.log(`[setup] ${command} ${args.join(' ')}`);
+  execFileSync(command, args, { cwd: root, stdio: 'inherit' });
+}
+
+function onPath(binary) {
+  return spawnSync('sh', ['-c', `command -v ${binary}`], { stdio: 'ignore' }).status === 0;
+}
+
+const installed = join(root, 'node_modules', '.package-lock.json');
+const lock = join(root, 'package-lock.json');
+if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtimeMs) {
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+}
+
+if (!onPath('etcd')) {
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!onPath('apt-get')) {
+    console.error('[setup] etcd is not installed and apt-get is not available: install etcd 3.4+ and put it on PATH.');
+    process.exit(1);
+  }
+  const apt = (args) => (isRoot ? run('apt-get', args) : run('sudo', ['apt-get', ...args]));
+  apt(['update', '-qq']);
+  apt(['install', '-y', '-qq', '--no-install-recommends', 'etcd-server']);
+  if (!onPath('etcd')) {
+    console.error('[setup] etcd-server was installed but `etcd` is still not on PATH.');
+    process.exit(1);
+  }
+}
