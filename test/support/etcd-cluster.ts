@@ -12,8 +12,12 @@ import { getFreePorts, LOOPBACK_HOST } from './free-port.js';
 
 const DEFAULT_READY_TIMEOUT_MS = 20_000;
 const DEFAULT_LEADER_TIMEOUT_MS = 10_000;
-/** How long `stop()` lets a member shut down after SIGTERM before it sends SIGKILL. */
-const STOP_GRACE_MS = 1_000;
+/**
+ * How long `stop()` lets a member shut down after SIGTERM before it sends SIGKILL. Short on
+ * purpose: the data is thrown away, and a leader whose followers are stopping with it spends ~7 s
+ * trying to hand over leadership.
+ */
+const STOP_GRACE_MS = 300;
 /** How long a SIGKILLed member may take to be reaped before we call it a harness bug. */
 const EXIT_TIMEOUT_MS = 5_000;
 const PROBE_TIMEOUT_MS = 1_000;
@@ -85,7 +89,7 @@ export interface EtcdCluster extends AsyncDisposable {
   freeze(member: EtcdMember): Promise<void>;
   /** Resumes a frozen member with SIGCONT. */
   thaw(member: EtcdMember): Promise<void>;
-  /** SIGKILLs a member (frozen or not) and waits until it has exited. No-op if it is not running. */
+  /** SIGKILLs a member (frozen or not) and waits until it has exited; no-op if not running. */
   kill(member: EtcdMember): Promise<void>;
   /**
    * Starts a member again with the same data dir and ports (killing it first if it runs) and waits
@@ -101,7 +105,8 @@ export interface EtcdCluster extends AsyncDisposable {
   leader(timeoutMs?: number): Promise<EtcdMember>;
   /**
    * Stops every member (SIGCONT if frozen, SIGTERM, SIGKILL after a short grace), waits for them
-   * to exit and removes their data dirs. Idempotent: later calls return the same promise.
+   * to exit and removes their data dirs. Idempotent: later calls return the same promise. The
+   * fault controls throw once `stop()` was called.
    */
   stop(): Promise<void>;
 }
@@ -235,7 +240,10 @@ class HarnessCluster implements EtcdCluster {
       const reachable = this.members.filter((member) => member.running && !member.frozen);
       const answers = await Promise.all(reachable.map(readStatus));
       const statuses = answers.filter((answer) => answer !== undefined);
-      const newestTerm = statuses.reduce((max, { status }) => (status.raftTerm > max ? status.raftTerm : max), 0n);
+      const newestTerm = statuses.reduce(
+        (max, { status }) => (status.raftTerm > max ? status.raftTerm : max),
+        0n,
+      );
       const leaderIds = statuses
         .filter(({ status }) => status.raftTerm === newestTerm && status.leaderId !== '0')
         .map(({ status }) => status.leaderId);
@@ -248,7 +256,8 @@ class HarnessCluster implements EtcdCluster {
       if (Date.now() >= deadlineAt) {
         const seen = statuses.map(({ member, status }) => `${member.name}→${status.leaderId}`);
         throw new Error(
-          `No etcd leader within ${timeoutMs} ms (member→leader id seen: ${seen.join(', ') || 'none answered'}).`,
+          `No etcd leader within ${timeoutMs} ms ` +
+            `(member→leader id seen: ${seen.join(', ') || 'none answered'}).`,
         );
       }
       await delay(POLL_INTERVAL_MS);
@@ -264,12 +273,13 @@ class HarnessCluster implements EtcdCluster {
     return this.stop();
   }
 
-  /** Synchronous last-resort cleanup for process 'exit' and signals. */
-  killNow(): void {
-    for (const member of this.members) {
-      member.killNow();
+  /** Synchronous last-resort cleanup for process 'exit' and signals; returns the exits. */
+  killNow(): Promise<void>[] {
+    return this.members.map((member) => {
+      const exited = member.killNow();
       rmSync(member.dataDir, { recursive: true, force: true, maxRetries: 3 });
-    }
+      return exited;
+    });
   }
 
   private async stopMembers(): Promise<void> {
@@ -351,7 +361,8 @@ class HarnessMember implements EtcdMember {
         }
         resolve();
       };
-      child.once('exit', (code, signal) =>
+      // 'close', not 'exit': by then all of stderr has been read into the tail.
+      child.once('close', (code, signal) =>
         onGone(signal === null ? `exited with code ${code}` : `was killed by ${signal}`),
       );
       child.on('error', (error) => onGone(`failed to start (${error.message})`));
@@ -375,13 +386,15 @@ class HarnessMember implements EtcdMember {
     for (;;) {
       if (!this.running) {
         throw new Error(
-          `etcd member ${this.name} ${this.exitDescription} before it became healthy.${this.describeStderr()}`,
+          `etcd member ${this.name} ${this.exitDescription} before it became healthy.` +
+            this.describeStderr(),
         );
       }
       const remainingMs = deadlineAt - Date.now();
       if (remainingMs <= 0) {
         throw new Error(
-          `etcd member ${this.name} (${this.clientUrl}) was not healthy within ${Date.now() - startedAt} ms: ` +
+          `etcd member ${this.name} (${this.clientUrl}) was not healthy within ` +
+            `${Date.now() - startedAt} ms: ` +
             `GET /health never answered {"health":"true"}.${this.describeStderr()}`,
         );
       }
@@ -422,19 +435,21 @@ class HarnessMember implements EtcdMember {
       this.signal('SIGCONT');
     }
     this.signal('SIGTERM');
-    if (await this.waitForExit(STOP_GRACE_MS)) {
+    if (await settlesWithin(this.exited, STOP_GRACE_MS)) {
       return;
     }
     this.signal('SIGKILL');
     await this.waitForExitOrThrow();
   }
 
-  killNow(): void {
+  /** SIGKILLs the process without waiting; returns when it has exited. */
+  killNow(): Promise<void> {
     this.stopWatchdog();
     const pid = this.process?.pid;
     if (pid !== undefined) {
       sendSignal(pid, 'SIGKILL');
     }
+    return this.exited;
   }
 
   private signal(signal: NodeJS.Signals): number {
@@ -446,19 +461,11 @@ class HarnessMember implements EtcdMember {
     return pid;
   }
 
-  private async waitForExit(timeoutMs: number): Promise<boolean> {
-    const timeout = new AbortController();
-    const timedOut = delay(timeoutMs, false, { signal: timeout.signal }).catch(() => false);
-    try {
-      return await Promise.race([this.exited.then(() => true), timedOut]);
-    } finally {
-      timeout.abort();
-    }
-  }
-
   private async waitForExitOrThrow(): Promise<void> {
-    if (!(await this.waitForExit(EXIT_TIMEOUT_MS))) {
-      throw new Error(`etcd member ${this.name} did not exit within ${EXIT_TIMEOUT_MS} ms of SIGKILL.`);
+    if (!(await settlesWithin(this.exited, EXIT_TIMEOUT_MS))) {
+      throw new Error(
+        `etcd member ${this.name} did not exit within ${EXIT_TIMEOUT_MS} ms of SIGKILL.`,
+      );
     }
   }
 
@@ -470,6 +477,17 @@ class HarnessMember implements EtcdMember {
   private describeStderr(): string {
     const tail = this.stderrTail.trim();
     return tail === '' ? ' (stderr was empty)' : `\n--- ${this.name} stderr (tail) ---\n${tail}`;
+  }
+}
+
+/** Waits for `promise` at most `timeoutMs`; true if it settled in time. */
+async function settlesWithin(promise: Promise<unknown>, timeoutMs: number): Promise<boolean> {
+  const timeout = new AbortController();
+  const timedOut = delay(timeoutMs, false, { signal: timeout.signal }).catch(() => false);
+  try {
+    return await Promise.race([promise.then(() => true), timedOut]);
+  } finally {
+    timeout.abort();
   }
 }
 
@@ -491,7 +509,8 @@ function sendSignal(pid: number, signal: NodeJS.Signals): void {
  */
 function spawnWatchdog(etcdPid: number, dataDir: string): ChildProcess {
   const script =
-    'read _ignored; kill -KILL "$1" 2>/dev/null; rm -rf "$2" 2>/dev/null || { sleep 0.2; rm -rf "$2"; }';
+    'read _ignored; kill -KILL "$1" 2>/dev/null; ' +
+    'rm -rf "$2" 2>/dev/null || { sleep 0.2; rm -rf "$2"; }';
   const watchdog = spawn('/bin/sh', ['-c', script, 'zzlock-etcd-watchdog', `${etcdPid}`, dataDir], {
     stdio: ['pipe', 'ignore', 'ignore'],
   });
@@ -504,7 +523,7 @@ function spawnWatchdog(etcdPid: number, dataDir: string): ChildProcess {
   return watchdog;
 }
 
-/** Waits (bounded) until /proc says the process is stopped; returns at once where /proc is absent. */
+/** Waits (bounded) until /proc says the process is stopped; returns at once without /proc. */
 async function waitUntilProcessStopped(pid: number): Promise<void> {
   const deadlineAt = Date.now() + 1_000;
   while (Date.now() < deadlineAt) {
@@ -536,20 +555,23 @@ function registerForCleanup(cluster: HarnessCluster): void {
   process.on('exit', killEveryClusterNow);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     const onSignal = (): void => {
-      killEveryClusterNow();
       process.removeListener(signal, onSignal);
-      // Re-raise for the default action (die by this signal) unless someone else handles it.
-      if (process.listenerCount(signal) === 0) {
-        process.kill(process.pid, signal);
-      }
+      const exits = killEveryClusterNow();
+      // Reap the killed members (bounded) so none is left behind as a zombie, then re-raise for
+      // the default action (die by this signal) unless someone else handles the signal.
+      void settlesWithin(Promise.all(exits), EXIT_TIMEOUT_MS).then(() => {
+        if (process.listenerCount(signal) === 0) {
+          process.kill(process.pid, signal);
+        }
+      });
     };
     process.on(signal, onSignal);
   }
 }
 
-function killEveryClusterNow(): void {
-  for (const cluster of liveClusters) {
-    cluster.killNow();
-  }
+/** SIGKILLs every member of every live cluster and removes the data dirs, synchronously. */
+function killEveryClusterNow(): Promise<void>[] {
+  const exits = [...liveClusters].flatMap((cluster) => cluster.killNow());
   liveClusters.clear();
+  return exits;
 }

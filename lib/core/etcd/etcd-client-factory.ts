@@ -1,5 +1,9 @@
-import { Etcd3, type IOptions } from 'etcd3';
+import { ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
+import { Etcd3, isRecoverableError, type IOptions } from 'etcd3';
 import type { ResolvedClientOptions } from '../validation.js';
+
+/** How long a failed etcd member is skipped before it is tried again, in ms. */
+const HOST_RETRY_AFTER_MS = 1_000;
 
 /**
  * Builds the etcd3 client zzlock uses: every unary call gets a gRPC deadline of
@@ -11,6 +15,15 @@ export function createEtcdClient(options: ResolvedClientOptions): Etcd3 {
     hosts: options.endpoints,
     defaultCallOptions: (context) =>
       context.isStream ? {} : { deadline: Date.now() + options.callTimeoutMs },
+    faultHandling: {
+      // etcd3's default breaker refuses a host for 5 s after 3 failures, so a single-member
+      // client stays "unavailable" long after etcd is back. Probe again after 1 s.
+      host: () =>
+        circuitBreaker(handleWhen(isRecoverableError), {
+          halfOpenAfter: HOST_RETRY_AFTER_MS,
+          breaker: new ConsecutiveBreaker(3),
+        }),
+    },
   };
   if (options.auth) etcdOptions.auth = { ...options.auth };
   if (options.tls) {
