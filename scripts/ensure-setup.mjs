@@ -27,7 +27,9 @@ if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtime
 if (!onPath('etcd')) {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!onPath('apt-get')) {
-    console.error('[setup] etcd is not installed and apt-get is not available: install etcd 3.4+ and put it on PATH.');
+    console.error(
+      '[setup] etcd is not installed and apt-get is not available: install etcd 3.4+ and put it on PATH.',
+    );
     process.exit(1);
   }
   const apt = (args) => (isRoot ? run('apt-get', args) : run('sudo', ['apt-get', ...args]));

@@ -19,7 +19,9 @@ function collect(dir) {
 const files = collect(dist)
   .filter((file) => only.length === 0 || only.some((part) => file.includes(part)))
   .sort();
-console.log(`Running ${files.length} test files: ${files.map((f) => relative(dist, f)).join(', ')}`);
+console.log(
+  `Running ${files.length} test files: ${files.map((f) => relative(dist, f)).join(', ')}`,
+);
 const result = spawnSync(
   process.execPath,
   ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files],

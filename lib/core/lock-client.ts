@@ -47,7 +47,11 @@ export class LockClient {
   }
 
   /** See {@link LockManager.withLock}. */
-  withLock<T>(name: string, fn: (lock: LockHandle) => T | Promise<T>, options?: WithLockOptions): Promise<T> {
+  withLock<T>(
+    name: string,
+    fn: (lock: LockHandle) => T | Promise<T>,
+    options?: WithLockOptions,
+  ): Promise<T> {
     return this.#manager.withLock(name, fn, options);
   }
 

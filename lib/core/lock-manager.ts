@@ -172,8 +172,7 @@ export class LockManager {
    */
   current(name?: string): LockHandle {
     const scope = this.#scope.getStore();
-    const entry =
-      name === undefined ? [...(scope?.values() ?? [])].at(-1) : scope?.get(name);
+    const entry = name === undefined ? [...(scope?.values() ?? [])].at(-1) : scope?.get(name);
     if (entry === undefined) throw new LockNotHeldError(name);
     return entry.handle;
   }
@@ -242,7 +241,10 @@ export class LockManager {
         name,
         ttl,
         waitMs,
-        signal: signal === undefined ? this.#closing.signal : AbortSignal.any([signal, this.#closing.signal]),
+        signal:
+          signal === undefined
+            ? this.#closing.signal
+            : AbortSignal.any([signal, this.#closing.signal]),
       });
     } catch (error) {
       const abortedByClose = error instanceof LockAbortedError && this.closing && !signal?.aborted;

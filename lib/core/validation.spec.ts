@@ -35,7 +35,10 @@ describe('input validation', () => {
     it(`rejects a lock name that is ${label}`, async () => {
       await assert.rejects(locks.acquire(name as string), isConfigError('name'));
       await assert.rejects(locks.tryAcquire(name as string), isConfigError('name'));
-      await assert.rejects(locks.withLock(name as string, () => undefined), isConfigError('name'));
+      await assert.rejects(
+        locks.withLock(name as string, () => undefined),
+        isConfigError('name'),
+      );
     });
   }
 
@@ -50,7 +53,10 @@ describe('input validation', () => {
   const badWaits: unknown[] = [-1, Number.NaN, '100', -Infinity];
   for (const waitMs of badWaits) {
     it(`rejects waitMs ${String(waitMs)}`, async () => {
-      await assert.rejects(locks.acquire('x', { waitMs: waitMs as number }), isConfigError('waitMs'));
+      await assert.rejects(
+        locks.acquire('x', { waitMs: waitMs as number }),
+        isConfigError('waitMs'),
+      );
     });
   }
 

@@ -11,10 +11,15 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * @throws LockConfigError naming `name`
  */
 export function validateLockName(name: unknown): string {
-  if (typeof name !== 'string') throw new LockConfigError('name', 'a lock name must be a string', name);
+  if (typeof name !== 'string')
+    throw new LockConfigError('name', 'a lock name must be a string', name);
   if (name.length === 0) throw new LockConfigError('name', 'a lock name must not be empty', name);
   if (name.length > ZZLOCK_LIMITS.maxNameLength) {
-    throw new LockConfigError('name', `a lock name has at most ${ZZLOCK_LIMITS.maxNameLength} characters`, name);
+    throw new LockConfigError(
+      'name',
+      `a lock name has at most ${ZZLOCK_LIMITS.maxNameLength} characters`,
+      name,
+    );
   }
   if (CONTROL_CHARACTERS.test(name)) {
     throw new LockConfigError('name', 'a lock name must not contain control characters', name);
@@ -91,16 +96,32 @@ export function resolveClientOptions(options: LockClientOptions): ResolvedClient
   }
   const endpoints = typeof options.endpoints === 'string' ? [options.endpoints] : options.endpoints;
   if (!Array.isArray(endpoints) || endpoints.length === 0) {
-    throw new LockConfigError('endpoints', 'give at least one etcd URL such as http://127.0.0.1:2379', options.endpoints);
+    throw new LockConfigError(
+      'endpoints',
+      'give at least one etcd URL such as http://127.0.0.1:2379',
+      options.endpoints,
+    );
   }
   for (const endpoint of endpoints) {
     if (typeof endpoint !== 'string' || !/^https?:\/\/[^/\s]+\/?$/.test(endpoint)) {
-      throw new LockConfigError('endpoints', 'each endpoint is an http:// or https:// URL of host and port', endpoint);
+      throw new LockConfigError(
+        'endpoints',
+        'each endpoint is an http:// or https:// URL of host and port',
+        endpoint,
+      );
     }
   }
   const namespace = options.namespace ?? ZZLOCK_DEFAULTS.namespace;
-  if (typeof namespace !== 'string' || namespace.length === 0 || CONTROL_CHARACTERS.test(namespace)) {
-    throw new LockConfigError('namespace', 'the namespace is a non-empty key prefix without control characters', namespace);
+  if (
+    typeof namespace !== 'string' ||
+    namespace.length === 0 ||
+    CONTROL_CHARACTERS.test(namespace)
+  ) {
+    throw new LockConfigError(
+      'namespace',
+      'the namespace is a non-empty key prefix without control characters',
+      namespace,
+    );
   }
   if (options.auth !== undefined) {
     const { username, password } = options.auth;
@@ -115,8 +136,15 @@ export function resolveClientOptions(options: LockClientOptions): ResolvedClient
     namespace,
     ttl: validateTtl(options.ttl ?? ZZLOCK_DEFAULTS.ttl),
     waitMs: validateDurationMs(options.waitMs ?? ZZLOCK_DEFAULTS.acquireWaitMs, 'waitMs'),
-    callTimeoutMs: positive(options.callTimeoutMs ?? ZZLOCK_DEFAULTS.callTimeoutMs, 'callTimeoutMs'),
-    shutdownGraceMs: validateDurationMs(options.shutdownGraceMs ?? ZZLOCK_DEFAULTS.shutdownGraceMs, 'shutdownGraceMs', false),
+    callTimeoutMs: positive(
+      options.callTimeoutMs ?? ZZLOCK_DEFAULTS.callTimeoutMs,
+      'callTimeoutMs',
+    ),
+    shutdownGraceMs: validateDurationMs(
+      options.shutdownGraceMs ?? ZZLOCK_DEFAULTS.shutdownGraceMs,
+      'shutdownGraceMs',
+      false,
+    ),
     auth: options.auth,
     tls: options.tls,
   };

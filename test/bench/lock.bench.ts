@@ -8,9 +8,11 @@ import { LockClient } from '../../lib/core/index.js';
 import { startEtcd, startEtcdCluster } from '../support/index.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
-const etcd = process.env.BENCH_CLUSTER === '1' ? await startEtcdCluster({ members: 3 }) : await startEtcd();
+const etcd =
+  process.env.BENCH_CLUSTER === '1' ? await startEtcdCluster({ members: 3 }) : await startEtcd();
 
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 const summary = (samples: number[]) => {
   const sorted = [...samples].sort((a, b) => a - b);
   return `p50 ${quantile(sorted, 0.5).toFixed(2)} ms, p99 ${quantile(sorted, 0.99).toFixed(2)} ms, max ${sorted.at(-1)!.toFixed(2)} ms (n=${sorted.length})`;
@@ -23,7 +25,7 @@ try {
 
   // 1. Uncontended.
   const uncontended: number[] = [];
-  for (const stopAt = performance.now() + seconds * 1000; performance.now() < stopAt; ) {
+  for (const stopAt = performance.now() + seconds * 1000; performance.now() < stopAt;) {
     const startedAt = performance.now();
     const lock = await solo.acquire('solo');
     await lock.release();
@@ -52,10 +54,14 @@ try {
   const startedAt = performance.now();
   await Promise.all(clients.flatMap((client) => [worker(client), worker(client)]));
   const elapsedS = (performance.now() - startedAt) / 1000;
-  console.log(`contended handoffs/s: ${(grants / elapsedS).toFixed(0)} (${grants} grants in ${elapsedS.toFixed(1)} s, 8 acquirers on 4 clients)`);
+  console.log(
+    `contended handoffs/s: ${(grants / elapsedS).toFixed(0)} (${grants} grants in ${elapsedS.toFixed(1)} s, 8 acquirers on 4 clients)`,
+  );
   console.log(`handoff release→next grant: ${summary(handoffs)}`);
   const slow = handoffs.filter((ms) => ms >= 50).length;
-  console.log(`handoffs ≥ 50 ms: ${slow} of ${handoffs.length} (${((100 * slow) / handoffs.length).toFixed(2)} %)`);
+  console.log(
+    `handoffs ≥ 50 ms: ${slow} of ${handoffs.length} (${((100 * slow) / handoffs.length).toFixed(2)} %)`,
+  );
   await Promise.all(clients.map((client) => client.close()));
 } finally {
   await etcd.stop();

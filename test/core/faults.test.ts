@@ -63,7 +63,12 @@ describe('faults on a single etcd', () => {
 
   it('grants the next waiter within TTL + 1 s of the holder being SIGKILLed', async () => {
     const holder = spawn(process.execPath, [holderScript], {
-      env: { ...process.env, ZZLOCK_ENDPOINTS: etcd.endpoints.join(','), LOCK_NAME: 'crash', LOCK_TTL: String(TTL) },
+      env: {
+        ...process.env,
+        ZZLOCK_ENDPOINTS: etcd.endpoints.join(','),
+        LOCK_NAME: 'crash',
+        LOCK_TTL: String(TTL),
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const [line] = (await once(createInterface({ input: holder.stdout! }), 'line')) as [string];
@@ -78,7 +83,10 @@ describe('faults on a single etcd', () => {
     const lock = await waiting;
     const grantedAfterMs = performance.now() - killedAt;
     assert.ok(lock.fencingToken > BigInt(line.split(' ')[1]));
-    assert.ok(grantedAfterMs <= TTL * 1000 + 1000, `granted ${Math.round(grantedAfterMs)} ms after the kill`);
+    assert.ok(
+      grantedAfterMs <= TTL * 1000 + 1000,
+      `granted ${Math.round(grantedAfterMs)} ms after the kill`,
+    );
     await lock.release();
   });
 
@@ -94,7 +102,10 @@ describe('faults on a single etcd', () => {
       const lostAfterMs = performance.now() - lastKeepaliveAt;
       assert.ok(lock.signal.reason instanceof LockLostError);
       assert.equal((lock.signal.reason as LockLostError).code, 'ZZLOCK_LOST');
-      assert.ok(lostAfterMs < TTL * 1000, `lost ${Math.round(lostAfterMs)} ms after the last keepalive`);
+      assert.ok(
+        lostAfterMs < TTL * 1000,
+        `lost ${Math.round(lostAfterMs)} ms after the last keepalive`,
+      );
       await lock.release(); // never throws for a lost lock
     } finally {
       await etcd.thaw(etcd.members[0]);
@@ -162,6 +173,10 @@ describe('faults on a single etcd', () => {
     assert.ok(held.signal.aborted, 'a lock still held at close is reported lost');
     const left = await leftovers(etcd.endpoints);
     assert.deepEqual(left.keys, []);
-    assert.deepEqual(left.leases.filter((lease) => ours.includes(lease)), [], 'our leases are revoked');
+    assert.deepEqual(
+      left.leases.filter((lease) => ours.includes(lease)),
+      [],
+      'our leases are revoked',
+    );
   });
 });

@@ -46,7 +46,11 @@ it('grants in arrival order across clients, with one watch per client and no her
         }),
       );
       // Arrival order is queue order: wait until this waiter's key is in etcd.
-      for (let polls = 0; (await inspector.getAll().prefix(`${namespace}queue/`).keys()).length < i + 2; polls += 1) {
+      for (
+        let polls = 0;
+        (await inspector.getAll().prefix(`${namespace}queue/`).keys()).length < i + 2;
+        polls += 1
+      ) {
         assert.ok(polls < 500, 'waiter did not queue');
         await new Promise((resolve) => setTimeout(resolve, 10));
       }

@@ -130,7 +130,10 @@ function contract(label: string, store: () => Store): void {
       await holder.release();
       await Promise.all(waiters);
       assert.deepEqual(order, [0, 1, 2, 3, 4]);
-      assert.deepEqual([...tokens].sort((a, b) => (a < b ? -1 : 1)), tokens);
+      assert.deepEqual(
+        [...tokens].sort((a, b) => (a < b ? -1 : 1)),
+        tokens,
+      );
     });
 
     it('is re-entrant within one call chain and counts holds', async () => {
@@ -230,6 +233,7 @@ function sharedFront(backend: MemoryBackend): Locks {
 const memory = new MemoryBackend();
 contract('memory', () => ({
   open: () => sharedFront(memory),
-  openStandalone: () => new LockManager(new MemoryBackend(), { ttl: 5, waitMs: 10_000, shutdownGraceMs: 0 }),
+  openStandalone: () =>
+    new LockManager(new MemoryBackend(), { ttl: 5, waitMs: 10_000, shutdownGraceMs: 0 }),
   keysOf: async () => undefined,
 }));

@@ -31,9 +31,13 @@ it(`${PROCESSES} processes × ${ACQUIRERS} acquirers never lose an update; token
     ROUNDS: String(ROUNDS),
   };
   const outputs = await Promise.all(
-    Array.from({ length: PROCESSES }, () => run(process.execPath, [worker], { env, timeout: 120_000 })),
+    Array.from({ length: PROCESSES }, () =>
+      run(process.execPath, [worker], { env, timeout: 120_000 }),
+    ),
   );
-  const grants = outputs.flatMap(({ stdout }) => JSON.parse(stdout) as { token: string; before: number }[]);
+  const grants = outputs.flatMap(
+    ({ stdout }) => JSON.parse(stdout) as { token: string; before: number }[],
+  );
   const total = PROCESSES * ACQUIRERS * ROUNDS;
   assert.equal(grants.length, total);
 

@@ -6,7 +6,8 @@
 const quote = (name: string | undefined): string => (name === undefined ? '' : ` "${name}"`);
 
 const describe = (value: unknown): string => {
-  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'function') return 'a function';
   try {

@@ -99,7 +99,14 @@ export class EtcdBackend implements LockBackend {
     return [...this.#sessions.values()].flatMap((session) => {
       const lease = session.active;
       return lease
-        ? [{ ttl: session.ttl, leaseId: lease.hex, sinceKeepaliveMs: lease.sinceConfirmedMs, lost: lease.lost.aborted }]
+        ? [
+            {
+              ttl: session.ttl,
+              leaseId: lease.hex,
+              sinceKeepaliveMs: lease.sinceConfirmedMs,
+              lost: lease.lost.aborted,
+            },
+          ]
         : [];
     });
   }
@@ -110,7 +117,8 @@ export class EtcdBackend implements LockBackend {
   }
 
   acquire(request: AcquireRequest): Promise<LockGrant | null> {
-    if (this.#closing.signal.aborted) return Promise.reject(new LockClientClosedError(request.name));
+    if (this.#closing.signal.aborted)
+      return Promise.reject(new LockClientClosedError(request.name));
     return this.#track(this.#acquire(request));
   }
 
@@ -138,7 +146,9 @@ export class EtcdBackend implements LockBackend {
     this.#held.clear();
     for (const grant of held) {
       grant.detach();
-      grant.lostController.abort(new LockLostError(grant.name, grant.owner, 'the lock client closed'));
+      grant.lostController.abort(
+        new LockLostError(grant.name, grant.owner, 'the lock client closed'),
+      );
     }
     await Promise.allSettled(held.map((grant) => this.#deleteKey('close', grant.name, grant.key)));
     await Promise.allSettled([...this.#sessions.values()].map((session) => session.revokeAll()));
@@ -165,7 +175,12 @@ export class EtcdBackend implements LockBackend {
         const revision = await this.#raceOrCleanUp(budget, attempt, queue, key);
         return revision === null ? null : this.#grant(queue, key, lease, revision, false);
       }
-      const enqueued = await this.#raceOrCleanUp(budget, this.#enqueueTxn(queue, key, lease), queue, key);
+      const enqueued = await this.#raceOrCleanUp(
+        budget,
+        this.#enqueueTxn(queue, key, lease),
+        queue,
+        key,
+      );
       if (enqueued.predecessor === null && !lease.lost.aborted) {
         return this.#grant(queue, key, lease, enqueued.revision, false);
       }
@@ -183,11 +198,18 @@ export class EtcdBackend implements LockBackend {
   }
 
   /** Awaits a txn within the budget; when the budget ends first, deletes the key once it settles. */
-  async #raceOrCleanUp<T>(budget: WaitBudget, txn: Promise<T>, queue: Queue, key: Buffer): Promise<T> {
+  async #raceOrCleanUp<T>(
+    budget: WaitBudget,
+    txn: Promise<T>,
+    queue: Queue,
+    key: Buffer,
+  ): Promise<T> {
     try {
       return await budget.race(txn);
     } catch (error) {
-      this.#track(txn.then(undefined, () => undefined).then(() => this.#deleteQuietly(queue.name, key)));
+      this.#track(
+        txn.then(undefined, () => undefined).then(() => this.#deleteQuietly(queue.name, key)),
+      );
       throw error;
     }
   }
@@ -248,7 +270,13 @@ export class EtcdBackend implements LockBackend {
     }
   }
 
-  #grant(queue: Queue, key: Buffer, lease: ActiveLease, revision: bigint, waited: boolean): EtcdGrant {
+  #grant(
+    queue: Queue,
+    key: Buffer,
+    lease: ActiveLease,
+    revision: bigint,
+    waited: boolean,
+  ): EtcdGrant {
     const lostController = new AbortController();
     const onLeaseLost = () =>
       lostController.abort(new LockLostError(queue.name, lease.hex, String(lease.lost.reason)));
@@ -307,7 +335,10 @@ export class EtcdBackend implements LockBackend {
       };
     }
     const own = response.responses[0]?.response_range.kvs[0];
-    return { revision: BigInt(own?.create_revision ?? response.header.revision), predecessor: undefined };
+    return {
+      revision: BigInt(own?.create_revision ?? response.header.revision),
+      predecessor: undefined,
+    };
   }
 
   /** Confirms our key is still there and finds the newest key older than it. */
@@ -318,7 +349,14 @@ export class EtcdBackend implements LockBackend {
   ): Promise<'gone' | { revision: bigint; predecessor: bigint | null }> {
     const response = await this.#txn('acquire', queue.name, {
       compare: [{ key, target: 'Create', result: 'Equal', create_revision: revision.toString() }],
-      success: [{ request_range: { ...this.#lastKey(queue), max_create_revision: (revision - 1n).toString() } }],
+      success: [
+        {
+          request_range: {
+            ...this.#lastKey(queue),
+            max_create_revision: (revision - 1n).toString(),
+          },
+        },
+      ],
       failure: [],
     });
     if (!response.succeeded) return 'gone';
@@ -340,7 +378,11 @@ export class EtcdBackend implements LockBackend {
     };
   }
 
-  #txn(operation: string, name: string, request: Parameters<Etcd3['kv']['txn']>[0]): Promise<ITxnResponse> {
+  #txn(
+    operation: string,
+    name: string,
+    request: Parameters<Etcd3['kv']['txn']>[0],
+  ): Promise<ITxnResponse> {
     return this.#store(operation, name, () => this.#client.kv.txn(request));
   }
 
@@ -354,7 +396,7 @@ export class EtcdBackend implements LockBackend {
 
   /** Keeps deleting a released key until it goes, its lease goes, or the client closes. */
   async #retryDelete(name: string, key: Buffer, lease: ActiveLease): Promise<void> {
-    for (let delayMs = 100; !lease.lost.aborted && !this.#closing.signal.aborted; ) {
+    for (let delayMs = 100; !lease.lost.aborted && !this.#closing.signal.aborted;) {
       await new Promise((resolve) => setTimeout(resolve, delayMs));
       try {
         await this.#deleteKey('release retry', name, key);

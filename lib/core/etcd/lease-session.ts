@@ -76,7 +76,8 @@ export class ActiveLease {
 
   #schedule(): void {
     clearTimeout(this.#timer);
-    const expiresIn = this.#confirmedAt + this.ttl * 1000 - lostMarginMs(this.ttl) - performance.now();
+    const expiresIn =
+      this.#confirmedAt + this.ttl * 1000 - lostMarginMs(this.ttl) - performance.now();
     this.#timer = setTimeout(
       () =>
         this.markLost(

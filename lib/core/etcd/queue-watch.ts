@@ -50,7 +50,9 @@ export class QueueWatch {
       .startRevision(startRevision.toString())
       .watcher();
     // Listeners go on before the stream connects, so no event can slip past.
-    this.#watcher.on('delete', (_kv: IKeyValue, previous?: IKeyValue) => this.#onDelete(_kv, previous));
+    this.#watcher.on('delete', (_kv: IKeyValue, previous?: IKeyValue) =>
+      this.#onDelete(_kv, previous),
+    );
     this.#watcher.on('disconnected', () => (this.#interrupted = true));
     this.#watcher.on('connected', () => {
       // etcd3 resumes a reconnected watch, but events may have been missed: everyone re-reads.

@@ -15,14 +15,19 @@ export async function storeCall<T>(
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new StoreUnavailableError(operation, lockName, new Error(`no answer in ${timeoutMs} ms`))),
+      () =>
+        reject(
+          new StoreUnavailableError(operation, lockName, new Error(`no answer in ${timeoutMs} ms`)),
+        ),
       timeoutMs,
     );
   });
   try {
     return await Promise.race([
       call().catch((error: unknown) => {
-        throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError(operation, lockName, error);
+        throw error instanceof StoreUnavailableError
+          ? error
+          : new StoreUnavailableError(operation, lockName, error);
       }),
       deadline,
     ]);

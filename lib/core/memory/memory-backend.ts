@@ -37,7 +37,13 @@ export class MemoryBackend implements LockBackend {
     const turn = new Promise<boolean>((resolve) => (resolveTurn = resolve));
     const lost = new AbortController();
     const entry: MemoryEntry = {
-      grant: { name, fencingToken: ++this.#lastToken, lost: lost.signal, waited: false, owner: 'memory' },
+      grant: {
+        name,
+        fencingToken: ++this.#lastToken,
+        lost: lost.signal,
+        waited: false,
+        owner: 'memory',
+      },
       lost,
       granted: resolveTurn,
     };
@@ -53,7 +59,9 @@ export class MemoryBackend implements LockBackend {
   }
 
   async release(grant: LockGrant): Promise<void> {
-    const entry = this.#queues.get(grant.name)?.find((e) => e.grant.fencingToken === grant.fencingToken);
+    const entry = this.#queues
+      .get(grant.name)
+      ?.find((e) => e.grant.fencingToken === grant.fencingToken);
     if (entry) this.#remove(entry);
   }
 
@@ -64,14 +72,17 @@ export class MemoryBackend implements LockBackend {
   expire(name: string): void {
     const holder = this.#queues.get(name)?.[0];
     if (!holder) return;
-    holder.lost.abort(new LockLostError(name, undefined, 'it was expired by MemoryBackend.expire()'));
+    holder.lost.abort(
+      new LockLostError(name, undefined, 'it was expired by MemoryBackend.expire()'),
+    );
     this.#remove(holder);
   }
 
   async close(): Promise<void> {
     this.#closing.abort(new LockClientClosedError());
     for (const queue of this.#queues.values()) {
-      for (const entry of queue) entry.lost.abort(new LockLostError(entry.grant.name, undefined, 'the lock client closed'));
+      for (const entry of queue)
+        entry.lost.abort(new LockLostError(entry.grant.name, undefined, 'the lock client closed'));
     }
     this.#queues.clear();
   }
