@@ -170,17 +170,20 @@ export class EtcdBackend implements LockBackend {
     for (;;) {
       const lease = await budget.race(session.lease());
       const key = queueKey(prefix, lease.hex, ++this.#seq);
-      if (waitMs === 0) {
-        const attempt = this.#tryTxn(queue, key, lease);
-        const revision = await this.#raceOrCleanUp(budget, attempt, queue, key);
-        return revision === null ? null : this.#grant(queue, key, lease, revision, false);
+      let enqueued: Enqueued;
+      try {
+        if (waitMs === 0) {
+          const attempt = this.#tryTxn(queue, key, lease);
+          const revision = await this.#raceOrCleanUp(budget, attempt, queue, key);
+          return revision === null ? null : this.#grant(queue, key, lease, revision, false);
+        }
+        const attempt = this.#enqueueTxn(queue, key, lease);
+        enqueued = await this.#raceOrCleanUp(budget, attempt, queue, key);
+      } catch (error) {
+        // A lease lost just as we used it fails the put: take a fresh lease and try again.
+        if (lease.lost.aborted && budget.expired() === undefined) continue;
+        throw error;
       }
-      const enqueued = await this.#raceOrCleanUp(
-        budget,
-        this.#enqueueTxn(queue, key, lease),
-        queue,
-        key,
-      );
       if (enqueued.predecessor === null && !lease.lost.aborted) {
         return this.#grant(queue, key, lease, enqueued.revision, false);
       }
@@ -191,7 +194,9 @@ export class EtcdBackend implements LockBackend {
         this.#track(this.#deleteQuietly(name, key));
         throw error;
       }
-      if (granted) return this.#grant(queue, key, lease, enqueued.revision, true);
+      if (granted && !lease.lost.aborted) {
+        return this.#grant(queue, key, lease, enqueued.revision, true);
+      }
       // Our key or our lease vanished while waiting: queue again with a fresh key.
       this.#track(this.#deleteQuietly(name, key));
     }
@@ -293,7 +298,7 @@ export class EtcdBackend implements LockBackend {
       detach: () => lease.lost.removeEventListener('abort', onLeaseLost),
     };
     this.#held.add(grant);
-    if (lease.lost.aborted) onLeaseLost();
+    if (lease.lost.aborted) onLeaseLost(); // lost in the instant since the grant: say so
     return grant;
   }
 
