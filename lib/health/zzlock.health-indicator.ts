@@ -1,0 +1,175 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { LockConfigError, validateDurationMs, type LeaseState } from '../core/index.js';
+import { LockService } from '../lock.service.js';
+import { ZZLOCK_NEST_DEFAULTS, ZZLOCK_OPTIONS } from '../zzlock.constants.js';
+import type { ResolvedZZLockOptions, ZZLockStore } from '../zzlock-module-options.js';
+import { probeEtcdMember, type EtcdMemberHealth } from './etcd-member-probe.js';
+
+/** The part of terminus's `HealthIndicatorService` zzlock uses (terminus stays optional). */
+interface HealthIndicatorServiceLike {
+  check(key: string): {
+    up(data: object): Record<string, unknown>;
+    down(data: object): Record<string, unknown>;
+  };
+}
+
+/**
+ * What the zzlock health indicator reports under its key.
+ *
+ * @example
+ * { status: 'up', store: 'etcd', reachable: 3, total: 3, leaderId: '8e9e05c52164694d',
+ *   members: [{ endpoint: 'http://etcd-0:2379', reachable: true, latencyMs: 2.1, … }],
+ *   leases: [{ ttl: 15, leaseId: '694d8a…', sinceKeepaliveMs: 812, lost: false }] }
+ */
+export interface ZZLockHealthDetails {
+  /** The lock store. */
+  store: ZZLockStore;
+  /** Members that answered (etcd only). */
+  reachable?: number;
+  /** Configured members (etcd only). */
+  total?: number;
+  /** The leader the reachable members report, in hex (etcd only). */
+  leaderId?: string;
+  /** Per-member probe results, in the order of the configured endpoints (etcd only). */
+  members?: EtcdMemberHealth[];
+  /** The lease behind each TTL in use by this process (etcd only). */
+  leases?: LeaseState[];
+  /** Why the store is considered down. */
+  message?: string;
+}
+
+/**
+ * The indicator's result, shaped like terminus's `HealthIndicatorResult`: pass it straight to
+ * `HealthCheckService.check()`.
+ *
+ * @example
+ * { zzlock: { status: 'up', store: 'memory' } }
+ */
+export type ZZLockHealthResult<Key extends string = string> = Record<
+  Key,
+  ZZLockHealthDetails & { status: 'up' | 'down' }
+>;
+
+/**
+ * Options of one health check.
+ *
+ * @example
+ * { probeTimeoutMs: 500 }
+ */
+export interface ZZLockHealthCheckOptions {
+  /**
+   * Deadline of each member's probe, in ms.
+   * @default 1000
+   */
+  probeTimeoutMs?: number;
+}
+
+/**
+ * Health of zzlock's lock store for `@nestjs/terminus` (11 or later; an optional peer, loaded
+ * only when a check runs). For etcd it probes every configured member with a client of its own
+ * and a short deadline, reporting per member: reachable, latency, member id, leader id, Raft
+ * term, db size and errors, plus this process's session leases. It is down when a majority of
+ * the members is unreachable, or when no reachable member knows a leader. A memory store is
+ * always up.
+ *
+ * Provided and exported by `ZZLockModule`.
+ *
+ * @example
+ * @Controller('health')
+ * export class HealthController {
+ *   constructor(private readonly health: HealthCheckService, private readonly zzlock: ZZLockHealthIndicator) {}
+ *
+ *   @Get()
+ *   @HealthCheck()
+ *   check() {
+ *     return this.health.check([() => this.zzlock.isHealthy('locks')]);
+ *   }
+ * }
+ */
+@Injectable()
+export class ZZLockHealthIndicator {
+  #indicators?: Promise<HealthIndicatorServiceLike>;
+
+  /**
+   * @param options The validated module options (`ZZLOCK_OPTIONS`).
+   * @param lockService Gives the session leases.
+   * @param moduleRef Finds terminus's `HealthIndicatorService`.
+   */
+  constructor(
+    @Inject(ZZLOCK_OPTIONS) private readonly options: ResolvedZZLockOptions,
+    private readonly lockService: LockService,
+    private readonly moduleRef: ModuleRef,
+  ) {}
+
+  /**
+   * Probes the lock store and reports it under `key`.
+   * @param key The key of the result in terminus's report.
+   * @default key 'zzlock'
+   * @throws LockConfigError when `@nestjs/terminus` is not installed, or an option is invalid
+   * @example
+   * await zzlockHealth.isHealthy(); // { zzlock: { status: 'up', store: 'etcd', members: [...] } }
+   */
+  async isHealthy<const Key extends string = 'zzlock'>(
+    key: Key = ZZLOCK_NEST_DEFAULTS.healthKey as Key,
+    options: ZZLockHealthCheckOptions = {},
+  ): Promise<ZZLockHealthResult<Key>> {
+    const probeTimeoutMs = validateDurationMs(
+      options.probeTimeoutMs ?? ZZLOCK_NEST_DEFAULTS.healthProbeTimeoutMs,
+      'probeTimeoutMs',
+      false,
+    );
+    const session = (await this.#indicatorService()).check(key);
+    const { details, up } = await this.#probe(probeTimeoutMs);
+    return (up ? session.up(details) : session.down(details)) as ZZLockHealthResult<Key>;
+  }
+
+  async #probe(probeTimeoutMs: number): Promise<{ details: ZZLockHealthDetails; up: boolean }> {
+    if (this.options.store === 'memory') return { details: { store: 'memory' }, up: true };
+    const { client } = this.options;
+    const members = await Promise.all(
+      client.endpoints.map((endpoint) => probeEtcdMember(client, endpoint, probeTimeoutMs)),
+    );
+    const reachable = members.filter((member) => member.reachable);
+    const leaderId = reachable.find((member) => member.leaderId !== undefined)?.leaderId;
+    const details: ZZLockHealthDetails = {
+      store: 'etcd',
+      reachable: reachable.length,
+      total: members.length,
+      leaderId,
+      members,
+      leases: this.lockService.leaseStates(),
+    };
+    if ((members.length - reachable.length) * 2 > members.length) {
+      details.message = `a majority of etcd members is unreachable (${reachable.length} of ${members.length} answered)`;
+      return { details, up: false };
+    }
+    if (leaderId === undefined) {
+      details.message = 'no reachable etcd member knows a leader: the cluster has no quorum';
+      return { details, up: false };
+    }
+    return { details, up: true };
+  }
+
+  #indicatorService(): Promise<HealthIndicatorServiceLike> {
+    this.#indicators ??= (async () => {
+      let terminus: typeof import('@nestjs/terminus');
+      try {
+        terminus = await import('@nestjs/terminus');
+      } catch (error) {
+        this.#indicators = undefined;
+        throw new LockConfigError(
+          'health',
+          'ZZLockHealthIndicator needs @nestjs/terminus 11 or later: npm install @nestjs/terminus',
+          error instanceof Error ? error.message : String(error),
+        );
+      }
+      try {
+        return this.moduleRef.get(terminus.HealthIndicatorService, { strict: false });
+      } catch {
+        return new terminus.HealthIndicatorService();
+      }
+    })();
+    return this.#indicators;
+  }
+}

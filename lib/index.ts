@@ -1,0 +1,50 @@
+/**
+ * zzlock: distributed locks for NestJS services, backed by etcd v3. The framework-free core
+ * (`LockClient`, `LockManager`, errors) and the Nest surface (`ZZLockModule`, `LockService`,
+ * `@Locked`, `LockInterceptor`, `ZZLockHealthIndicator`, metrics).
+ * @packageDocumentation
+ */
+export * from './core/index.js';
+export {
+  ZZLOCK_LOCKED_METADATA,
+  ZZLOCK_MANAGER,
+  ZZLOCK_MODULE_OPTIONS,
+  ZZLOCK_NEST_DEFAULTS,
+  ZZLOCK_OPTIONS,
+} from './zzlock.constants.js';
+export {
+  resolveModuleOptions,
+  type ResolvedZZLockMetricsOptions,
+  type ResolvedZZLockOptions,
+  type ZZLockMetricsOptions,
+  type ZZLockMetricsRegistry,
+  type ZZLockModuleOptions,
+  type ZZLockStore,
+} from './zzlock-module-options.js';
+export type {
+  ZZLockForRootAsyncOptions,
+  ZZLockForRootOptions,
+  ZZLockModuleExtras,
+  ZZLockOptionsFactory,
+} from './zzlock.module-definition.js';
+export { ZZLockModule } from './zzlock.module.js';
+export { LockService } from './lock.service.js';
+export type { LockSkippedEvent, ZZLockObserver } from './zzlock-observer.js';
+export {
+  Locked,
+  type LockedBusyPolicy,
+  type LockedMetadata,
+  type LockedName,
+  type LockedOptions,
+} from './locked.decorator.js';
+export { LockedExplorer } from './locked.explorer.js';
+export { LockInterceptor, type LockedResponseBody } from './lock.interceptor.js';
+export {
+  ZZLockHealthIndicator,
+  type ZZLockHealthCheckOptions,
+  type ZZLockHealthDetails,
+  type ZZLockHealthResult,
+} from './health/zzlock.health-indicator.js';
+export type { EtcdMemberHealth } from './health/etcd-member-probe.js';
+export { ZZLockMetrics, ZZLOCK_METRIC_NAMES } from './metrics/zzlock-metrics.js';
+export { createLockManager } from './lock-manager.factory.js';

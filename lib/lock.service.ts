@@ -1,0 +1,197 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import {
+  EtcdBackend,
+  LockManager,
+  type AcquireOptions,
+  type LeaseState,
+  type LockHandle,
+  type TryAcquireOptions,
+  type WithLockOptions,
+} from './core/index.js';
+import { ZZLOCK_MANAGER, ZZLOCK_OPTIONS } from './zzlock.constants.js';
+import type { ResolvedZZLockOptions, ZZLockStore } from './zzlock-module-options.js';
+import type { LockSkippedEvent, ZZLockObserver } from './zzlock-observer.js';
+
+/** A release put off by `minHoldMs`. */
+interface DeferredRelease {
+  readonly handle: LockHandle;
+  readonly timer: NodeJS.Timeout;
+}
+
+/**
+ * Distributed locks for your services: the injectable face of zzlock. Shares `acquire`,
+ * `tryAcquire` and `withLock` with the plain-Node `LockClient`; `@Locked` methods go through it
+ * too. Provided by `ZZLockModule`.
+ *
+ * @example
+ * @Injectable()
+ * export class WalletService {
+ *   constructor(private readonly locks: LockService) {}
+ *
+ *   async pay(walletId: string, cents: number): Promise<void> {
+ *     await this.locks.withLock(`wallet:${walletId}`, async (lock) => {
+ *       const balance = await this.wallets.balance(walletId);
+ *       await this.wallets.set(walletId, balance - cents, { fence: lock.fencingToken });
+ *     }, { waitMs: 2000, label: 'wallet' });
+ *   }
+ * }
+ */
+@Injectable()
+export class LockService {
+  readonly #logger = new Logger('ZZLock');
+  readonly #skipObservers: ZZLockObserver[] = [];
+  readonly #deferred = new Set<DeferredRelease>();
+  #shuttingDown?: Promise<void>;
+
+  /**
+   * @param manager The application's lock manager (`ZZLOCK_MANAGER`).
+   * @param options The validated module options (`ZZLOCK_OPTIONS`).
+   */
+  constructor(
+    @Inject(ZZLOCK_MANAGER) readonly manager: LockManager,
+    @Inject(ZZLOCK_OPTIONS) private readonly options: ResolvedZZLockOptions,
+  ) {}
+
+  /**
+   * The lock store in use.
+   * @default 'etcd'
+   */
+  get store(): ZZLockStore {
+    return this.options.store;
+  }
+
+  /**
+   * Waits for the lock, up to `waitMs` (the module's `waitMs`, 10 s, unless given). Inside a
+   * `withLock()` or `@Locked` method holding the same name, returns at once (re-entrant).
+   * @throws LockTimeoutError, LockBusyError (`waitMs: 0`), LockAbortedError,
+   *   StoreUnavailableError, LockClientClosedError, LockConfigError (bad input)
+   * @example
+   * await using lock = await lockService.acquire(`stock:${sku}`, { waitMs: 2000, label: 'stock' });
+   */
+  acquire(name: string, options?: AcquireOptions): Promise<LockHandle> {
+    return this.manager.acquire(name, options);
+  }
+
+  /**
+   * Takes the lock if it is free right now; `null` when it is held. Never waits.
+   * @example
+   * const lock = await lockService.tryAcquire('rebuild-index');
+   * if (lock === null) return 'already running';
+   */
+  tryAcquire(name: string, options?: TryAcquireOptions): Promise<LockHandle | null> {
+    return this.manager.tryAcquire(name, options);
+  }
+
+  /**
+   * Runs `fn` holding the lock and releases it after, also when `fn` throws.
+   * @example
+   * const left = await lockService.withLock(`packet:${id}`, () => this.packets.take(id), { waitMs: 500 });
+   */
+  withLock<T>(
+    name: string,
+    fn: (lock: LockHandle) => T | Promise<T>,
+    options?: WithLockOptions,
+  ): Promise<T> {
+    return this.manager.withLock(name, fn, options);
+  }
+
+  /**
+   * The handle of a lock held by the current call chain, from inside a `@Locked` method or a
+   * `withLock()` callback: the named one, or the innermost. Use its `signal` to stop work when the
+   * lock is lost, and its `fencingToken` to guard writes.
+   * @throws LockNotHeldError when the call chain holds no such lock
+   * @example
+   * @Locked('nightly-report', { ttl: 60, onBusy: 'skip' })
+   * async nightly(): Promise<void> {
+   *   const { signal, fencingToken } = this.locks.current();
+   *   await this.reports.build({ signal, fence: fencingToken });
+   * }
+   */
+  current(name?: string): LockHandle {
+    return this.manager.current(name);
+  }
+
+  /**
+   * The etcd lease behind each TTL in use (id, time since the last keepalive, lost or not), for
+   * health reports. Empty with `store: 'memory'`.
+   * @example
+   * lockService.leaseStates(); // [{ ttl: 15, leaseId: '694d…', sinceKeepaliveMs: 812, lost: false }]
+   */
+  leaseStates(): LeaseState[] {
+    const { backend } = this.manager;
+    return backend instanceof EtcdBackend ? backend.leaseStates() : [];
+  }
+
+  /**
+   * Adds an observer of lock events (zzlock's metrics are one): the core's hooks plus `skipped`.
+   * @example
+   * lockService.observe({ lost: (e) => alert(`lock ${e.name} lost`) });
+   */
+  observe(observer: ZZLockObserver): void {
+    this.manager.observe(observer);
+    if (observer.skipped) this.#skipObservers.push(observer);
+  }
+
+  /**
+   * Logs (at debug) and reports a skipped `@Locked` method.
+   * @internal
+   */
+  reportSkipped(event: LockSkippedEvent): void {
+    this.#logger.debug(
+      `Skipped ${event.method}: lock "${event.name}" was ${event.reason === 'closed' ? 'closing' : event.reason}.`,
+    );
+    for (const observer of this.#skipObservers) {
+      try {
+        observer.skipped?.(event);
+      } catch {
+        // An observer must not break locking.
+      }
+    }
+  }
+
+  /**
+   * Releases `handle` at `releaseAt` (a `performance.now()` time), or now if that has passed;
+   * the returned promise waits only for an immediate release. Used by `minHoldMs`.
+   * @internal
+   */
+  releaseAt(handle: LockHandle, releaseAt: number): Promise<void> {
+    const remainingMs = releaseAt - performance.now();
+    if (remainingMs <= 0 || this.#shuttingDown !== undefined) return this.#release(handle);
+    const deferred: DeferredRelease = {
+      handle,
+      timer: setTimeout(() => {
+        this.#deferred.delete(deferred);
+        void this.#release(handle);
+      }, remainingMs),
+    };
+    this.#deferred.add(deferred);
+    return Promise.resolve();
+  }
+
+  /**
+   * Releases the locks kept by `minHoldMs` now, then closes the manager: stop new acquisitions,
+   * let running holders finish within `shutdownGraceMs`, delete keys, revoke leases, close the
+   * client. Called by `ZZLockModule` on application shutdown. Idempotent.
+   * @internal
+   */
+  shutdown(): Promise<void> {
+    this.#shuttingDown ??= (async () => {
+      const deferred = [...this.#deferred];
+      this.#deferred.clear();
+      for (const { timer } of deferred) clearTimeout(timer);
+      await Promise.all(deferred.map(({ handle }) => this.#release(handle)));
+      await this.manager.close();
+    })();
+    return this.#shuttingDown;
+  }
+
+  async #release(handle: LockHandle): Promise<void> {
+    try {
+      await handle.release();
+    } catch (error) {
+      this.#logger.warn(
+        `Releasing lock "${handle.name}" failed; its lease will free it: ${String(error)}`,
+      );
+    }
+  }
+}

@@ -1,0 +1,288 @@
+import 'reflect-metadata';
+import { Observable, throwError } from 'rxjs';
+import {
+  LockConfigError,
+  ZZLOCK_DEFAULTS,
+  validateDurationMs,
+  validateLockName,
+  validateTtl,
+} from './core/index.js';
+import type { LockService } from './lock.service.js';
+import { runLocked } from './locked-runner.js';
+import {
+  ZZLOCK_INSTANCE_BINDING,
+  ZZLOCK_LOCKED_METADATA,
+  ZZLOCK_NEST_DEFAULTS,
+} from './zzlock.constants.js';
+
+/**
+ * What a `@Locked` method does when its lock stays busy past `waitMs`: `'throw'` a
+ * `LockBusyError` (`waitMs` 0) or `LockTimeoutError`, or `'skip'` the call (it resolves
+ * `undefined`, is logged at debug and counted in `zzlock_skipped_total`).
+ * @default 'throw'
+ * @example
+ * @Locked('nightly', { onBusy: 'skip' })
+ */
+export type LockedBusyPolicy = 'throw' | 'skip';
+
+/**
+ * Options of `@Locked`.
+ *
+ * @example
+ * @Locked('nightly', { ttl: 60, onBusy: 'skip', minHoldMs: 5000 })
+ */
+export interface LockedOptions {
+  /**
+   * Lease TTL in seconds: a holder that dies keeps the lock at most this long.
+   * @default the module's `ttl` (15)
+   */
+  ttl?: number;
+  /**
+   * How long to wait for a busy lock, in ms, before `onBusy` applies.
+   * @default 0
+   */
+  waitMs?: number;
+  /**
+   * What to do when the lock stays busy: throw, or skip the call.
+   * @default 'throw'
+   */
+  onBusy?: LockedBusyPolicy;
+  /**
+   * Keeps the lock at least this long after it was acquired, in ms, even when the method ends
+   * sooner (ShedLock's `lockAtLeastFor`): replicas whose clocks or timers are a little behind
+   * then find the lock busy instead of running the same cron tick again. The method's result is
+   * not delayed.
+   * @default 0
+   */
+  minHoldMs?: number;
+  /**
+   * Metric label of the lock. Keep it bounded: never a per-entity key.
+   * @default the name when it is a string, else `'Class.method'`
+   */
+  label?: string;
+  /**
+   * `Retry-After` of the HTTP 423 answer when a route's lock is busy, in seconds (at least 1).
+   * @default 1
+   */
+  retryAfter?: number;
+}
+
+/**
+ * The lock name of a `@Locked` method: a fixed string, or a function of the method's arguments
+ * (called with the instance as `this`) for a lock per entity.
+ *
+ * @example
+ * (order: Order) => `order:${order.id}`
+ */
+export type LockedName<Args extends unknown[] = unknown[]> = string | ((...args: Args) => string);
+
+/**
+ * What `@Locked` records on the method it wraps, under `ZZLOCK_LOCKED_METADATA`.
+ *
+ * @example
+ * const { label, onBusy } = Reflect.getMetadata(ZZLOCK_LOCKED_METADATA, Jobs.prototype.nightly);
+ */
+export interface LockedMetadata {
+  /** The lock name or the function that makes it. */
+  readonly name: LockedName;
+  /** Metric label of the lock. */
+  readonly label: string;
+  /** Lease TTL in seconds; `undefined`: the module's. */
+  readonly ttl: number | undefined;
+  /** Wait for a busy lock, in ms. */
+  readonly waitMs: number;
+  /** What to do when the lock stays busy. */
+  readonly onBusy: LockedBusyPolicy;
+  /** Minimum hold from acquisition, in ms. */
+  readonly minHoldMs: number;
+  /** `Retry-After` of a 423 answer, in seconds. */
+  readonly retryAfter: number;
+  /** The wrapped method, as `Class.method`. */
+  readonly method: string;
+  /** True when the method is declared to return an Observable: the lock is taken per subscription. */
+  readonly returnsObservable: boolean;
+}
+
+/** A method `@Locked` can decorate, with the argument types the name function expects. */
+type LockableMethod<Args extends unknown[]> = (...args: [...Args, ...never[]]) => unknown;
+
+/**
+ * Runs the method holding a distributed lock, on HTTP routes, `@Cron`/`@Interval` jobs, message
+ * handlers and plain provider methods alike. It wraps the method itself (Nest never runs
+ * interceptors for cron jobs or provider calls) and keeps its metadata and name, so it can be
+ * written above or below `@Cron`, `@Get` and the like.
+ *
+ * The method always returns a Promise (the lock is awaited first), except one declared to return
+ * an `Observable`: it returns an Observable that takes the lock on subscription and keeps it until
+ * completion, error or unsubscription. Nested `@Locked` or `withLock()` calls of the same name in
+ * the call chain are re-entrant. Inside, `LockService.current()` gives the handle.
+ *
+ * On a route that `LockInterceptor` covers (the module registers it globally), a busy lock
+ * answers `423 Locked` with `Retry-After`.
+ *
+ * @param name The lock name, or a function of the method's arguments that returns it.
+ * @param ttlOrOptions The lease TTL in seconds, or {@link LockedOptions}.
+ * @throws LockConfigError at class definition when an option is invalid
+ *
+ * @example
+ * @Locked('report', 30)
+ * async buildReport(): Promise<Report> { … }
+ *
+ * @example
+ * @Post(':id/pay')
+ * @Locked((id: string) => `order:${id}`, { ttl: 10, waitMs: 2000, label: 'order' })
+ * pay(@Param('id') id: string) { … }
+ *
+ * @example
+ * @Cron(CronExpression.EVERY_MINUTE)
+ * @Locked('nightly', { ttl: 60, onBusy: 'skip', minHoldMs: 5000 })
+ * async nightly(): Promise<void> { … }
+ */
+export function Locked<Args extends unknown[] = []>(
+  name: LockedName<Args>,
+  ttlOrOptions?: number | LockedOptions,
+): <M extends LockableMethod<Args>>(
+  target: object,
+  propertyKey: string | symbol,
+  descriptor: TypedPropertyDescriptor<M>,
+) => TypedPropertyDescriptor<M> {
+  const options = normalizeOptions(name, ttlOrOptions);
+  return <M extends LockableMethod<Args>>(
+    target: object,
+    propertyKey: string | symbol,
+    descriptor: TypedPropertyDescriptor<M>,
+  ): TypedPropertyDescriptor<M> => {
+    const original: unknown = descriptor.value;
+    const method = `${describeTarget(target)}.${String(propertyKey)}`;
+    if (typeof target === 'function') {
+      throw new LockConfigError('@Locked', 'decorates instance methods, not static ones', method);
+    }
+    if (typeof original !== 'function') {
+      throw new LockConfigError('@Locked', 'decorates methods only', method);
+    }
+    const metadata: LockedMetadata = {
+      name: name as unknown as LockedName,
+      label: options.label ?? (typeof name === 'string' ? name : method),
+      ttl: options.ttl,
+      waitMs: options.waitMs,
+      onBusy: options.onBusy,
+      minHoldMs: options.minHoldMs,
+      retryAfter: options.retryAfter,
+      method,
+      returnsObservable: isObservableType(
+        Reflect.getMetadata('design:returntype', target, propertyKey),
+      ),
+    };
+    const wrapped = original as (this: unknown, ...args: unknown[]) => unknown;
+    const wrapper = function (this: unknown, ...args: unknown[]): unknown {
+      let service: LockService;
+      try {
+        service = boundLockService(this, method);
+      } catch (error) {
+        return metadata.returnsObservable ? throwError(() => error) : Promise.reject(error);
+      }
+      return runLocked(service, metadata, this, args, wrapped);
+    };
+    for (const key of Reflect.getOwnMetadataKeys(original)) {
+      Reflect.defineMetadata(key, Reflect.getOwnMetadata(key, original), wrapper);
+    }
+    Object.defineProperty(wrapper, 'name', { value: original.name, configurable: true });
+    Reflect.defineMetadata(ZZLOCK_LOCKED_METADATA, metadata, wrapper);
+    descriptor.value = wrapper as unknown as M;
+    return descriptor;
+  };
+}
+
+/** Options with defaults applied and values checked. */
+interface NormalizedLockedOptions {
+  ttl: number | undefined;
+  waitMs: number;
+  onBusy: LockedBusyPolicy;
+  minHoldMs: number;
+  label: string | undefined;
+  retryAfter: number;
+}
+
+function normalizeOptions(
+  name: unknown,
+  ttlOrOptions: number | LockedOptions | undefined,
+): NormalizedLockedOptions {
+  if (typeof name === 'string') validateLockName(name);
+  else if (typeof name !== 'function') {
+    throw new LockConfigError(
+      'name',
+      '@Locked takes a lock name or a function that returns one',
+      name,
+    );
+  }
+  const options: LockedOptions =
+    typeof ttlOrOptions === 'number' ? { ttl: ttlOrOptions } : (ttlOrOptions ?? {});
+  if (options === null || typeof options !== 'object') {
+    throw new LockConfigError(
+      '@Locked',
+      'the second argument is a TTL or an options object',
+      options,
+    );
+  }
+  const onBusy = options.onBusy ?? ZZLOCK_NEST_DEFAULTS.onBusy;
+  if (onBusy !== 'throw' && onBusy !== 'skip') {
+    throw new LockConfigError('onBusy', "onBusy is 'throw' or 'skip'", onBusy);
+  }
+  if (options.label !== undefined) validateLabel(options.label);
+  const retryAfter = options.retryAfter ?? ZZLOCK_NEST_DEFAULTS.retryAfterSeconds;
+  if (typeof retryAfter !== 'number' || !Number.isInteger(retryAfter) || retryAfter < 1) {
+    throw new LockConfigError(
+      'retryAfter',
+      'retryAfter is a whole number of seconds, 1 or more',
+      retryAfter,
+    );
+  }
+  return {
+    ttl: options.ttl === undefined ? undefined : validateTtl(options.ttl),
+    waitMs: validateDurationMs(options.waitMs ?? ZZLOCK_DEFAULTS.decoratorWaitMs, 'waitMs'),
+    onBusy,
+    minHoldMs: validateDurationMs(
+      options.minHoldMs ?? ZZLOCK_NEST_DEFAULTS.minHoldMs,
+      'minHoldMs',
+      false,
+    ),
+    label: options.label,
+    retryAfter,
+  };
+}
+
+function validateLabel(label: unknown): void {
+  if (typeof label !== 'string' || label.length === 0) {
+    throw new LockConfigError('label', 'a label is a non-empty string', label);
+  }
+}
+
+function describeTarget(target: object): string {
+  if (typeof target === 'function') return target.name || 'anonymous';
+  return target.constructor?.name || 'anonymous';
+}
+
+function isObservableType(type: unknown): boolean {
+  return (
+    typeof type === 'function' && (type === Observable || type.prototype instanceof Observable)
+  );
+}
+
+/** The LockService the explorer bound to `instance`, or a LockConfigError that explains. */
+function boundLockService(instance: unknown, method: string): LockService {
+  const service =
+    instance !== null && (typeof instance === 'object' || typeof instance === 'function')
+      ? (instance as { [ZZLOCK_INSTANCE_BINDING]?: LockService })[ZZLOCK_INSTANCE_BINDING]
+      : undefined;
+  if (service === undefined) {
+    throw new LockConfigError(
+      '@Locked',
+      `${method}() ran on an instance that ZZLockModule has not bound to its LockService. ` +
+        'Import ZZLockModule.forRoot() in the application, make the class a controller or a ' +
+        'singleton provider (not request-scoped, not created with new), call it with its instance ' +
+        'as `this`, and not before the application has initialised',
+      method,
+    );
+  }
+  return service;
+}

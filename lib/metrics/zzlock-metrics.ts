@@ -1,0 +1,205 @@
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { LockConfigError, type LockAcquireFailedEvent } from '../core/index.js';
+import { LockService } from '../lock.service.js';
+import { ZZLOCK_NEST_DEFAULTS, ZZLOCK_OPTIONS } from '../zzlock.constants.js';
+import type { ResolvedZZLockOptions } from '../zzlock-module-options.js';
+
+type PromClient = typeof import('prom-client');
+
+/**
+ * Names of zzlock's metrics without their prefix (`zzlock_` by default). Every series but
+ * `store_errors_total` has the label `lock`: the declared lock name or template (`@Locked`'s
+ * name or `label`), never a per-entity key.
+ *
+ * @example
+ * `${'zzlock_'}${ZZLOCK_METRIC_NAMES.acquireDuration}`; // 'zzlock_acquire_duration_seconds'
+ */
+export const ZZLOCK_METRIC_NAMES = {
+  /** Histogram {lock, outcome}: time from asking for a lock to the grant or the failure. */
+  acquireDuration: 'acquire_duration_seconds',
+  /** Histogram {lock}: time spent waiting behind another holder. */
+  waitDuration: 'wait_duration_seconds',
+  /** Histogram {lock}: time from grant to release. */
+  holdDuration: 'hold_duration_seconds',
+  /** Gauge {lock}: locks held right now by this process. */
+  heldLocks: 'held_locks',
+  /** Counter {lock}: acquisitions that found the lock held by someone else. */
+  contended: 'contended_total',
+  /** Counter {lock}: `@Locked(..., { onBusy: 'skip' })` calls skipped. */
+  skipped: 'skipped_total',
+  /** Counter {lock}: held locks lost (lease not renewed in time). */
+  lost: 'lost_total',
+  /** Counter {operation}: failed calls to the lock store. */
+  storeErrors: 'store_errors_total',
+} as const;
+
+/** The outcome label of a failed acquisition: the error code without its prefix, lower case. */
+function outcomeOf(event: LockAcquireFailedEvent): string {
+  return event.outcome.replace(/^ZZLOCK_/, '').toLowerCase();
+}
+
+/**
+ * zzlock's Prometheus metrics. prom-client is an optional peer: when it can be imported, the
+ * metrics are registered at module init with no configuration (prom-client's global registry,
+ * or `metrics.registry`) and fed by a lock observer; without it, or with `metrics: false`,
+ * nothing happens. Metrics already in the registry (another app in the same process) are reused.
+ *
+ * @example
+ * // GET /metrics in your app, with prom-client's global registry:
+ * @Get('metrics') metrics() { return register.metrics(); }
+ * // zzlock_acquire_duration_seconds_bucket{lock="nightly",outcome="acquired",le="0.005"} 3
+ */
+@Injectable()
+export class ZZLockMetrics implements OnModuleInit {
+  readonly #logger = new Logger('ZZLock');
+  #enabled = false;
+
+  /**
+   * @param options The validated module options (`ZZLOCK_OPTIONS`).
+   * @param lockService The service whose locks are measured.
+   */
+  constructor(
+    @Inject(ZZLOCK_OPTIONS) private readonly options: ResolvedZZLockOptions,
+    private readonly lockService: LockService,
+  ) {}
+
+  /**
+   * True once the metrics are registered and fed.
+   * @default false until module init, and when prom-client is missing or metrics are off
+   */
+  get enabled(): boolean {
+    return this.#enabled;
+  }
+
+  /** Loads prom-client, registers (or reuses) the metrics and starts observing locks. */
+  async onModuleInit(): Promise<void> {
+    const settings = this.options.metrics;
+    if (settings === false || this.#enabled) return;
+    let prom: PromClient;
+    try {
+      prom = await import('prom-client');
+    } catch {
+      this.#logger.debug('prom-client is not installed: zzlock metrics are off.');
+      return;
+    }
+    const registry = (settings.registry ?? prom.register) as Registry;
+    const name = (suffix: string): string => `${settings.prefix}${suffix}`;
+    const reuse = <M>(
+      metricName: string,
+      type: abstract new (...args: never[]) => M,
+      create: () => M,
+    ): M => {
+      const existing = registry.getSingleMetric(metricName);
+      if (existing === undefined) return create();
+      if (existing instanceof type) return existing;
+      throw new LockConfigError(
+        'metrics',
+        `the registry already has a metric "${metricName}" of another type; set metrics.prefix`,
+        metricName,
+      );
+    };
+    const histogram = (
+      suffix: string,
+      help: string,
+      labelNames: string[],
+      buckets: readonly number[],
+    ): Histogram<string> =>
+      reuse(
+        name(suffix),
+        prom.Histogram,
+        () =>
+          new prom.Histogram({
+            name: name(suffix),
+            help,
+            labelNames,
+            buckets: [...buckets],
+            registers: [registry],
+          }),
+      );
+    const counter = (suffix: string, help: string, labelNames: string[]): Counter<string> =>
+      reuse(
+        name(suffix),
+        prom.Counter,
+        () => new prom.Counter({ name: name(suffix), help, labelNames, registers: [registry] }),
+      );
+    const gauge = (suffix: string, help: string, labelNames: string[]): Gauge<string> =>
+      reuse(
+        name(suffix),
+        prom.Gauge,
+        () => new prom.Gauge({ name: name(suffix), help, labelNames, registers: [registry] }),
+      );
+
+    const { waitBuckets, holdBuckets } = ZZLOCK_NEST_DEFAULTS;
+    const acquireDuration = histogram(
+      ZZLOCK_METRIC_NAMES.acquireDuration,
+      'Time from asking for a lock to its grant or failure, by outcome.',
+      ['lock', 'outcome'],
+      waitBuckets,
+    );
+    const waitDuration = histogram(
+      ZZLOCK_METRIC_NAMES.waitDuration,
+      'Time spent waiting for a lock held by another owner.',
+      ['lock'],
+      waitBuckets,
+    );
+    const holdDuration = histogram(
+      ZZLOCK_METRIC_NAMES.holdDuration,
+      'Time a lock was held, from grant to release.',
+      ['lock'],
+      holdBuckets,
+    );
+    const heldLocks = gauge(ZZLOCK_METRIC_NAMES.heldLocks, 'Locks held by this process.', ['lock']);
+    const contended = counter(
+      ZZLOCK_METRIC_NAMES.contended,
+      'Acquisitions that found the lock held by another owner.',
+      ['lock'],
+    );
+    const skipped = counter(
+      ZZLOCK_METRIC_NAMES.skipped,
+      "@Locked calls with onBusy 'skip' that did not run because the lock was busy.",
+      ['lock'],
+    );
+    const lost = counter(
+      ZZLOCK_METRIC_NAMES.lost,
+      'Held locks lost because their lease could not be renewed in time.',
+      ['lock'],
+    );
+    const storeErrors = counter(
+      ZZLOCK_METRIC_NAMES.storeErrors,
+      'Failed calls to the lock store, by operation.',
+      ['operation'],
+    );
+
+    this.lockService.observe({
+      acquired: ({ label, waitedMs, contended: wasContended, reentrant }) => {
+        const lock = { lock: label };
+        acquireDuration.observe(
+          { ...lock, outcome: reentrant ? 'reentrant' : 'acquired' },
+          waitedMs / 1000,
+        );
+        if (reentrant) return;
+        heldLocks.inc(lock);
+        if (wasContended) {
+          contended.inc(lock);
+          waitDuration.observe(lock, waitedMs / 1000);
+        }
+      },
+      acquireFailed: (event) => {
+        const lock = { lock: event.label };
+        const outcome = outcomeOf(event);
+        acquireDuration.observe({ ...lock, outcome }, event.waitedMs / 1000);
+        if (outcome === 'busy' || outcome === 'timeout') contended.inc(lock);
+        if (outcome === 'timeout') waitDuration.observe(lock, event.waitedMs / 1000);
+      },
+      released: ({ label, heldMs }) => {
+        heldLocks.dec({ lock: label });
+        holdDuration.observe({ lock: label }, heldMs / 1000);
+      },
+      lost: ({ label }) => lost.inc({ lock: label }),
+      storeError: ({ operation }) => storeErrors.inc({ operation }),
+      skipped: ({ label }) => skipped.inc({ lock: label }),
+    });
+    this.#enabled = true;
+  }
+}

@@ -1,0 +1,32 @@
+import type { LockEventBase, LockObserver } from './core/index.js';
+
+/**
+ * A `@Locked` method did not run because its lock stayed busy and it says `onBusy: 'skip'`.
+ *
+ * @example
+ * lockService.observe({ skipped: (e) => console.log(`${e.label} skipped (${e.reason})`) });
+ */
+export interface LockSkippedEvent extends LockEventBase {
+  /**
+   * Why: `busy` (held, `waitMs` 0), `timeout` (held past `waitMs`) or `closed` (the application is
+   * shutting down).
+   */
+  readonly reason: 'busy' | 'timeout' | 'closed';
+  /** The method that was skipped, as `Class.method`. */
+  readonly method: string;
+}
+
+/**
+ * The core's lock lifecycle hooks, plus the Nest-only `skipped`. Add one with
+ * `LockService.observe()`; each hook is optional and must not throw.
+ *
+ * @example
+ * lockService.observe({
+ *   acquired: (e) => logger.debug(`${e.label} after ${e.waitedMs} ms`),
+ *   skipped: (e) => logger.debug(`${e.method} skipped`),
+ * });
+ */
+export interface ZZLockObserver extends LockObserver {
+  /** A `@Locked(..., { onBusy: 'skip' })` method was skipped. */
+  skipped?(event: LockSkippedEvent): void;
+}

@@ -1,0 +1,162 @@
+// ZZLockHealthIndicator through terminus, on a real 3-member etcd cluster: up with per-member
+// details, one member down while the whole stays up, no quorum → down; a memory store is up.
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Test } from '@nestjs/testing';
+import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
+import {
+  LockService,
+  ZZLockHealthIndicator,
+  ZZLockModule,
+  type EtcdMemberHealth,
+  type LockHandle,
+  type ZZLockHealthDetails,
+} from '../../lib/index.js';
+import { startEtcdCluster, type EtcdCluster } from '../support/index.js';
+import { waitFor } from './helpers.js';
+
+const namespace = 'nest-health/';
+
+interface HealthBody {
+  status: 'ok' | 'error';
+  details: { locks: ZZLockHealthDetails & { status: 'up' | 'down' } };
+}
+
+describe('ZZLockHealthIndicator on a 3-member etcd cluster', () => {
+  let cluster: EtcdCluster;
+  let app: INestApplication;
+  let base: string;
+  let lock: LockHandle | undefined;
+
+  const health = async (): Promise<{ code: number; body: HealthBody }> => {
+    const response = await fetch(`${base}/health`);
+    return { code: response.status, body: (await response.json()) as HealthBody };
+  };
+  const member = (body: HealthBody, endpoint: string): EtcdMemberHealth => {
+    const found = body.details.locks.members?.find((m) => m.endpoint === endpoint);
+    assert.ok(found, `no report for ${endpoint}`);
+    return found;
+  };
+
+  before(async () => {
+    cluster = await startEtcdCluster({ members: 3 });
+
+    @Controller('health')
+    class HealthController {
+      constructor(
+        private readonly checks: HealthCheckService,
+        private readonly zzlock: ZZLockHealthIndicator,
+      ) {}
+
+      @Get()
+      @HealthCheck()
+      check() {
+        return this.checks.check([() => this.zzlock.isHealthy('locks', { probeTimeoutMs: 500 })]);
+      }
+    }
+
+    @Module({
+      imports: [
+        TerminusModule,
+        ZZLockModule.forRoot({
+          endpoints: cluster.endpoints,
+          namespace,
+          ttl: 10,
+          callTimeoutMs: 1_000,
+          shutdownGraceMs: 0,
+        }),
+      ],
+      controllers: [HealthController],
+    })
+    class HealthAppModule {}
+
+    app = await NestFactory.create(HealthAppModule, { logger: false });
+    await app.listen(0, '127.0.0.1');
+    base = await app.getUrl();
+  });
+  after(async () => {
+    await lock?.release();
+    await app?.close();
+    await cluster?.stop();
+  });
+
+  it('is up with details of every member and of the session lease', async () => {
+    lock = await app.get(LockService).acquire('health-probe');
+    const { code, body } = await health();
+    assert.equal(code, 200, JSON.stringify(body));
+    const locks = body.details.locks;
+    assert.equal(locks.status, 'up');
+    assert.equal(locks.store, 'etcd');
+    assert.equal(locks.reachable, 3);
+    assert.equal(locks.total, 3);
+    assert.deepEqual(
+      locks.members?.map((m) => m.endpoint),
+      cluster.endpoints,
+    );
+    const ids = new Set<string>();
+    for (const m of locks.members ?? []) {
+      assert.equal(m.reachable, true);
+      assert.match(m.memberId ?? '', /^[0-9a-f]+$/);
+      assert.equal(m.leaderId, locks.leaderId);
+      assert.ok(Number.isInteger(m.raftTerm) && m.raftTerm! >= 1);
+      assert.ok(typeof m.dbSize === 'number' && m.dbSize > 0);
+      assert.ok(typeof m.latencyMs === 'number' && m.latencyMs >= 0);
+      assert.deepEqual(m.errors, []);
+      ids.add(m.memberId!);
+    }
+    assert.equal(ids.size, 3);
+    assert.ok(ids.has(locks.leaderId!));
+    assert.equal(locks.leases?.length, 1);
+    assert.equal(locks.leases?.[0]?.ttl, 10);
+    assert.equal(locks.leases?.[0]?.lost, false);
+  });
+
+  it('reports a stopped member as unreachable while the whole stays up', async () => {
+    const leader = await cluster.leader();
+    const stopped = cluster.members.find((m) => m !== leader)!;
+    await cluster.kill(stopped);
+    const { code, body } = await health();
+    assert.equal(code, 200, JSON.stringify(body));
+    assert.equal(body.details.locks.status, 'up');
+    assert.equal(body.details.locks.reachable, 2);
+    const down = member(body, stopped.clientUrl);
+    assert.equal(down.reachable, false);
+    assert.equal(typeof down.error, 'string');
+    assert.equal(down.memberId, undefined);
+    assert.equal(member(body, leader.clientUrl).reachable, true);
+  });
+
+  it('is down without a quorum (2 of 3 members stopped)', async () => {
+    const leader = await cluster.leader();
+    await cluster.kill(leader);
+    let last: { code: number; body: HealthBody } | undefined;
+    await waitFor('health to report down', async () => {
+      last = await health();
+      return last.code === 503;
+    });
+    const locks = last!.body.details.locks;
+    assert.equal(last!.body.status, 'error');
+    assert.equal(locks.status, 'down');
+    assert.equal(locks.reachable, 1);
+    assert.match(locks.message ?? '', /majority of etcd members is unreachable/);
+    assert.equal(locks.members?.filter((m) => !m.reachable).length, 2);
+  });
+});
+
+describe('ZZLockHealthIndicator with a memory store', () => {
+  it('is up and says so, without TerminusModule imported', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [ZZLockModule.forRoot({ store: 'memory' })],
+    }).compile();
+    try {
+      assert.deepEqual(await moduleRef.get(ZZLockHealthIndicator).isHealthy(), {
+        zzlock: { status: 'up', store: 'memory' },
+      });
+    } finally {
+      await moduleRef.close();
+    }
+  });
+});

@@ -1,0 +1,187 @@
+// Prometheus series after locking (labelled by declared name, never per-entity keys), and a
+// shutdown that stops new acquisitions, lets running holders finish, and leaves no keys or leases.
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Injectable, Module, type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Test } from '@nestjs/testing';
+import { Registry, register } from 'prom-client';
+import {
+  Locked,
+  LockBusyError,
+  LockClient,
+  LockClientClosedError,
+  LockService,
+  ZZLOCK_MANAGER,
+  ZZLockModule,
+  type LockManager,
+  type ZZLockModuleOptions,
+} from '../../lib/index.js';
+import { startEtcd, type EtcdCluster } from '../support/index.js';
+import { leftovers, waitFor } from './helpers.js';
+
+const namespace = 'nest-metrics/';
+
+@Injectable()
+class Jobs {
+  slowStarted = false;
+  releaseSlow!: () => void;
+
+  @Locked((id: string) => `order:${id}`, { label: 'order' })
+  async order(id: string): Promise<string> {
+    return id;
+  }
+
+  @Locked((id: string) => `order:${id}`, { label: 'order', waitMs: 10_000 })
+  async orderPatiently(id: string): Promise<string> {
+    return id;
+  }
+
+  @Locked('nightly', { onBusy: 'skip' })
+  async nightly(): Promise<string> {
+    return 'ran';
+  }
+
+  @Locked('slow')
+  async slow(): Promise<string> {
+    this.slowStarted = true;
+    await new Promise<void>((resolve) => (this.releaseSlow = resolve));
+    return 'slow done';
+  }
+
+  @Locked('min-hold', { minHoldMs: 60_000 })
+  async minHold(): Promise<string> {
+    return 'returned';
+  }
+}
+
+function appModule(options: ZZLockModuleOptions) {
+  @Module({ imports: [ZZLockModule.forRoot(options)], providers: [Jobs] })
+  class AppModule {}
+  return AppModule;
+}
+
+describe('metrics and shutdown on etcd', () => {
+  let etcd: EtcdCluster;
+  let other: LockClient;
+  const apps: INestApplication[] = [];
+
+  const start = async (options: Partial<ZZLockModuleOptions> = {}) => {
+    const app = await NestFactory.create(
+      appModule({ endpoints: etcd.endpoints, namespace, ...options }),
+      { logger: false },
+    );
+    app.enableShutdownHooks();
+    await app.listen(0, '127.0.0.1');
+    apps.push(app);
+    return app;
+  };
+
+  before(async () => {
+    etcd = await startEtcd();
+    other = new LockClient({ endpoints: etcd.endpoints, namespace });
+  });
+  after(async () => {
+    await Promise.all(apps.map((app) => app.close()));
+    await other?.close();
+    await etcd?.stop();
+  });
+
+  it('exposes every zzlock series after locking, labelled by the declared name', async () => {
+    const registry = new Registry();
+    const app = await start({ metrics: { registry } });
+    const jobs = app.get(Jobs);
+
+    assert.equal(await jobs.order('1'), '1');
+    assert.equal(await jobs.order('2'), '2');
+
+    const busy = await other.acquire('order:3');
+    await assert.rejects(jobs.order('3'), LockBusyError);
+    const waiting = jobs.orderPatiently('3');
+    await waitFor(
+      'the waiter to queue',
+      async () => (await leftovers(etcd.endpoints, namespace)).keys.length === 2,
+    );
+    await busy.release();
+    assert.equal(await waiting, '3');
+
+    const nightly = await other.acquire('nightly');
+    assert.equal(await jobs.nightly(), undefined);
+    await nightly.release();
+
+    const text = await registry.metrics();
+    for (const series of [
+      'zzlock_acquire_duration_seconds_count{lock="order",outcome="acquired"} 3',
+      'zzlock_acquire_duration_seconds_count{lock="order",outcome="busy"} 1',
+      'zzlock_acquire_duration_seconds_count{lock="nightly",outcome="busy"} 1',
+      'zzlock_wait_duration_seconds_count{lock="order"} 1',
+      'zzlock_hold_duration_seconds_count{lock="order"} 3',
+      'zzlock_held_locks{lock="order"} 0',
+      'zzlock_contended_total{lock="order"} 2',
+      'zzlock_contended_total{lock="nightly"} 1',
+      'zzlock_skipped_total{lock="nightly"} 1',
+      '# TYPE zzlock_lost_total counter',
+      '# TYPE zzlock_store_errors_total counter',
+    ]) {
+      assert.ok(text.includes(series), `missing ${series} in\n${text}`);
+    }
+    assert.doesNotMatch(text, /order:\d/, 'no per-entity key as a label');
+    await app.close();
+    apps.splice(apps.indexOf(app), 1);
+  });
+
+  it('shuts down in order: no new acquisitions, running holders finish, then no keys or leases', async () => {
+    const app = await start({ metrics: false, shutdownGraceMs: 20_000 });
+    const jobs = app.get(Jobs);
+    const manager = app.get<LockManager>(ZZLOCK_MANAGER);
+
+    assert.equal(await jobs.minHold(), 'returned'); // kept by minHoldMs well past shutdown
+    let slowDone = false;
+    const slow = jobs.slow().then((result) => ((slowDone = true), result));
+    await waitFor('the slow holder to start', () => jobs.slowStarted);
+    assert.equal(manager.heldCount, 2);
+
+    let closed = false;
+    const closing = app.close().then(() => (closed = true));
+    await waitFor('shutdown to start', () => manager.closing);
+    await assert.rejects(jobs.order('late'), LockClientClosedError);
+    assert.equal(await jobs.nightly(), undefined, "onBusy 'skip' skips during shutdown");
+    assert.equal(closed, false, 'close waits for the running holder');
+
+    jobs.releaseSlow();
+    assert.equal(await slow, 'slow done');
+    await closing;
+    assert.ok(slowDone);
+    assert.equal(manager.heldCount, 0);
+    apps.splice(apps.indexOf(app), 1);
+
+    await other.close(); // the test's own client, which held locks in the previous test
+    assert.deepEqual(await leftovers(etcd.endpoints, namespace), { keys: [], leases: [] });
+  });
+});
+
+describe('metrics in the default registry', () => {
+  it('registers with no configuration, and a second app in the process reuses the series', async () => {
+    const boot = () =>
+      Test.createTestingModule({
+        imports: [ZZLockModule.forRoot({ store: 'memory' })],
+        providers: [Jobs],
+      }).compile();
+    const first = await boot();
+    const second = await boot();
+    try {
+      await first.init();
+      await second.init();
+      await first.get(Jobs).order('a');
+      await second.get(Jobs).order('b');
+      const text = await register.metrics();
+      assert.ok(text.includes('zzlock_hold_duration_seconds_count{lock="order"} 2'), text);
+      assert.ok(first.get(LockService) !== second.get(LockService));
+    } finally {
+      await first.close();
+      await second.close();
+      register.clear();
+    }
+  });
+});
