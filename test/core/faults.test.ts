@@ -6,7 +6,6 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { Etcd3 } from 'etcd3';
 import {
   LockClient,
   LockClientClosedError,
@@ -14,32 +13,20 @@ import {
   StoreUnavailableError,
   type LockHandle,
 } from '../../lib/core/index.js';
-import { startEtcd, startTcpProxy, type EtcdCluster, type TcpProxy } from '../support/index.js';
+import {
+  leftovers as leftoversIn,
+  startEtcd,
+  startTcpProxy,
+  waitFor,
+  type EtcdCluster,
+  type TcpProxy,
+} from '../support/index.js';
 
 const TTL = 3;
 const namespace = 'faults/';
+const leftovers = (endpoints: string[]) => leftoversIn(endpoints, namespace);
+const eventually = (check: () => Promise<boolean>) => waitFor('etcd to show the queue', check);
 const holderScript = fileURLToPath(new URL('./fixtures/holder.js', import.meta.url));
-
-/** Keys and leases left in etcd, read by a fresh client. */
-async function leftovers(endpoints: string[]): Promise<{ keys: string[]; leases: string[] }> {
-  const client = new Etcd3({ hosts: endpoints });
-  try {
-    const keys = await client.getAll().prefix(namespace).keys();
-    const { leases } = await client.leaseClient.leaseLeases();
-    return { keys, leases: leases.map(({ ID }) => BigInt(ID).toString(16)) };
-  } finally {
-    client.close();
-  }
-}
-
-/** Polls `check` until it holds, for at most `timeoutMs`. */
-async function eventually(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const stopAt = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > stopAt) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('faults on a single etcd', () => {
   let etcd: EtcdCluster;

@@ -14,7 +14,9 @@ import {
   MemoryBackend,
   type LockHandle,
 } from '../../lib/core/index.js';
-import { startEtcd, type EtcdCluster } from '../support/index.js';
+import { startEtcd, waitFor, type EtcdCluster } from '../support/index.js';
+
+const eventually = (check: () => Promise<boolean>) => waitFor('the store to settle', check);
 
 /** What the contract needs from a lock front: LockClient and LockManager both fit. */
 interface Locks {
@@ -186,15 +188,6 @@ function contract(label: string, store: () => Store): void {
       await assert.rejects(closing.acquire('closed'), LockClientClosedError);
     });
   });
-}
-
-/** Polls `check` until it holds, for at most `timeoutMs`. */
-async function eventually(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const stopAt = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > stopAt) throw new Error('condition not reached in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 let etcd: EtcdCluster;

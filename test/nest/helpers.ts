@@ -2,37 +2,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { Etcd3 } from 'etcd3';
 
-/** Polls `check` every 25 ms until it is true; fails after `timeoutMs` naming `what`. */
-export async function waitFor(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const stopAt = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > stopAt) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await delay(25);
-  }
-}
-
-/** Keys under `namespace` and every lease of the cluster, read by a fresh client. */
-export async function leftovers(
-  endpoints: string[],
-  namespace: string,
-): Promise<{ keys: string[]; leases: string[] }> {
-  const client = new Etcd3({ hosts: endpoints });
-  try {
-    const keys = await client.getAll().prefix(namespace).keys();
-    const { leases } = await client.leaseClient.leaseLeases({});
-    return { keys, leases: leases.map(({ ID }) => BigInt(ID).toString(16)) };
-  } finally {
-    client.close();
-  }
-}
+export { leftovers, waitFor } from '../support/index.js';
 
 /** A Nest fixture app running in its own process. */
 export interface FixtureProcess {

@@ -15,3 +15,5 @@ export {
 export { fetchMemberStatus, isMemberHealthy, type EtcdMemberStatus } from './etcd-http.js';
 export { getFreePort, getFreePorts, LOOPBACK_HOST } from './free-port.js';
 export { startTcpProxy, type TcpProxy, type TcpProxyMode } from './tcp-proxy.js';
+export { waitFor } from './wait-for.js';
+export { leftovers } from './etcd-leftovers.js';
