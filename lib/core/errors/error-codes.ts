@@ -15,7 +15,7 @@ export const ZZLockErrorCode = {
   NotHeld: 'ZZLOCK_NOT_HELD',
   /** A lock name, TTL, wait or module option is invalid. */
   Config: 'ZZLOCK_CONFIG',
-  /** The lock store (etcd) did not answer within the call deadline. */
+  /** The lock store (etcd) did not answer within the call deadline, or refused the call. */
   StoreUnavailable: 'ZZLOCK_STORE_UNAVAILABLE',
   /** The client is closing or closed and takes no new acquisitions. */
   Closed: 'ZZLOCK_CLOSED',

@@ -56,9 +56,9 @@ export const storeUnavailableMessage = (
   name: string | undefined,
   cause: unknown,
 ): string =>
-  `The lock store did not answer ${operation}${name === undefined ? '' : ` of lock "${name}"`} ` +
-  `in time (${causeText(cause)}). Check that etcd is reachable at the configured endpoints, ` +
-  'or raise callTimeoutMs.';
+  `The lock store (etcd) failed ${operation}${name === undefined ? '' : ` of lock "${name}"`}: ` +
+  `${causeText(cause)}. Check that etcd is reachable at the configured endpoints and accepts the ` +
+  'configured credentials, or raise callTimeoutMs if it is only slow.';
 
 /** @internal */
 export const clientClosedMessage = (name: string | undefined): string =>
