@@ -11,6 +11,18 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const etcd =
   process.env.BENCH_CLUSTER === '1' ? await startEtcdCluster({ members: 3 }) : await startEtcd();
 
+/** Speed targets on a 2-core machine with etcd on local disk; the bench exits 1 when one is missed. */
+const TARGETS = {
+  uncontendedP50Ms: 10,
+  handoffsPerSecond: 100,
+  slowHandoffShare: 0.01, // share of handoffs taking ≥ 50 ms (etcd's unsynced-watcher loop is 100 ms)
+};
+const missed: string[] = [];
+const target = (ok: boolean, what: string) => {
+  console.log(`  target ${ok ? 'met' : 'MISSED'}: ${what}`);
+  if (!ok) missed.push(what);
+};
+
 const quantile = (sorted: number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 const summary = (samples: number[]) => {
@@ -32,6 +44,14 @@ try {
     uncontended.push(performance.now() - startedAt);
   }
   console.log(`uncontended acquire+release: ${summary(uncontended)}`);
+  const uncontendedP50 = quantile(
+    [...uncontended].sort((a, b) => a - b),
+    0.5,
+  );
+  target(
+    uncontendedP50 <= TARGETS.uncontendedP50Ms,
+    `uncontended p50 ≤ ${TARGETS.uncontendedP50Ms} ms`,
+  );
   await solo.close();
 
   // 2 + 3. Contended: 4 clients (separate connections and watches, as separate processes would
@@ -58,11 +78,23 @@ try {
     `contended handoffs/s: ${(grants / elapsedS).toFixed(0)} (${grants} grants in ${elapsedS.toFixed(1)} s, 8 acquirers on 4 clients)`,
   );
   console.log(`handoff release→next grant: ${summary(handoffs)}`);
+  target(
+    grants / elapsedS >= TARGETS.handoffsPerSecond,
+    `≥ ${TARGETS.handoffsPerSecond} handoffs/s`,
+  );
   const slow = handoffs.filter((ms) => ms >= 50).length;
   console.log(
     `handoffs ≥ 50 ms: ${slow} of ${handoffs.length} (${((100 * slow) / handoffs.length).toFixed(2)} %)`,
   );
+  target(
+    slow <= TARGETS.slowHandoffShare * handoffs.length,
+    `≤ ${TARGETS.slowHandoffShare * 100} % of handoffs ≥ 50 ms`,
+  );
   await Promise.all(clients.map((client) => client.close()));
 } finally {
   await etcd.stop();
+}
+if (missed.length > 0) {
+  console.error(`bench: ${missed.length} target(s) missed: ${missed.join('; ')}`);
+  process.exitCode = 1;
 }
