@@ -17,6 +17,11 @@ export const ZZLOCK_DEFAULTS = {
   shutdownGraceMs: 10_000,
   /** How long a lock name's shared watch stays open after its last waiter, in ms. */
   watchLingerMs: 30_000,
+  /**
+   * How often a waiter re-reads the queue without a watch event, in ms: the safety net for a
+   * watch stream stuck on a frozen or cut-off member. Normal handoffs are event-driven.
+   */
+  waiterRecheckMs: 2_000,
 } as const;
 
 /** Limits on input, checked before any network call. */

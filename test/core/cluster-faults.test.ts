@@ -1,8 +1,9 @@
-// A 3-member cluster losing its leader while a lock is held and another client waits: the lock
-// stays exclusive, the release goes through after the election, and the waiter is granted.
+// A 3-member cluster losing a member: killed leader, then each member frozen in turn. A held
+// lock is neither lost nor doubled, releases go through, waiters are granted, new locks work.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { Etcd3 } from 'etcd3';
+import { setTimeout as delay } from 'node:timers/promises';
 import { LockClient } from '../../lib/core/index.js';
 import { startEtcdCluster, type EtcdCluster } from '../support/index.js';
 
@@ -44,5 +45,39 @@ it('keeps the lock exclusive and hands it over across a leader failure', async (
     assert.deepEqual(await inspector.getAll().prefix(namespace).keys(), []);
   } finally {
     inspector.close();
+  }
+});
+
+it('keeps held locks and grants new ones while the leader, then a follower, is frozen', async () => {
+  // Well above a leader election (1–2 s with etcd's defaults, more on a loaded machine), during
+  // which no keepalive can be confirmed; callTimeoutMs (5 s) likewise.
+  const ttl = 5;
+  const options = { endpoints: etcd.endpoints, namespace, ttl };
+  const leader = await etcd.leader();
+  const follower = etcd.members.find((member) => member !== leader)!;
+  for (const member of [leader, follower]) {
+    const holderClient = new LockClient(options);
+    const waiterClient = new LockClient(options);
+    try {
+      const holder = await holderClient.acquire('frozen-member');
+      const waiting = waiterClient.acquire('frozen-member', { waitMs: 20_000 });
+      waiting.catch(() => undefined); // awaited below; a failure before that must not go unhandled
+      await etcd.freeze(member);
+      try {
+        // Longer than the TTL: keepalives must reach etcd through the other members.
+        await delay(ttl * 1000 + 500);
+        assert.equal(holder.signal.aborted, false, `lock kept with ${member.name} frozen`);
+        const other = await holderClient.acquire(`other-${member.name}`, { waitMs: 10_000 });
+        await other.release();
+        await holder.release();
+        const next = await waiting;
+        assert.ok(next.fencingToken > holder.fencingToken);
+        await next.release();
+      } finally {
+        await etcd.thaw(member);
+      }
+    } finally {
+      await Promise.all([holderClient.close(), waiterClient.close()]);
+    }
   }
 });

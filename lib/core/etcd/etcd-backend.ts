@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Etcd3, ICompare, IRangeRequest, ITxnResponse } from 'etcd3';
+import type { Etcd3, ICompare, IRangeRequest, ITxnResponse, Namespace } from 'etcd3';
 import { LockClientClosedError } from '../errors/lock-client-closed.error.js';
 import { LockLostError } from '../errors/lock-lost.error.js';
 import type { AcquireRequest, LockBackend, LockGrant } from '../lock-backend.js';
@@ -69,8 +69,16 @@ export interface EtcdBackendHooks {
  */
 export class EtcdBackend implements LockBackend {
   readonly #client: Etcd3;
+  /** One client per member, for keepalives that fail over between members. */
+  readonly #memberClients: readonly Etcd3[];
   readonly #sessions = new Map<number, LeaseSession>();
   readonly #watches = new Map<string, QueueWatch>();
+  /**
+   * Where queue watches are created: a namespace of `#client` with its own watch stream. Replaced
+   * when etcd cancels a watch, because etcd3 then never attaches another watch to that stream
+   * (microsoft/etcd3#114), and keeps the stream's auth token even once etcd no longer accepts it.
+   */
+  #watchScope: Namespace;
   readonly #held = new Set<EtcdGrant>();
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #closing = new AbortController();
@@ -87,6 +95,13 @@ export class EtcdBackend implements LockBackend {
     private readonly hooks: EtcdBackendHooks = {},
   ) {
     this.#client = createEtcdClient(options);
+    this.#watchScope = this.#client.namespace('');
+    this.#memberClients =
+      options.endpoints.length === 1
+        ? [this.#client]
+        : options.endpoints.map((endpoint) =>
+            createEtcdClient({ ...options, endpoints: [endpoint] }),
+          );
   }
 
   /** The underlying etcd3 client (for health checks); do not close it yourself. */
@@ -153,6 +168,7 @@ export class EtcdBackend implements LockBackend {
     await Promise.allSettled(held.map((grant) => this.#deleteKey('close', grant.name, grant.key)));
     await Promise.allSettled([...this.#sessions.values()].map((session) => session.revokeAll()));
     await Promise.allSettled([...this.#watches.values()].map((watch) => watch.close()));
+    for (const member of this.#memberClients) member.close();
     this.#client.close();
   }
 
@@ -259,7 +275,8 @@ export class EtcdBackend implements LockBackend {
         const settled =
           predecessor !== undefined && predecessor !== null && watch.wasDeleted(predecessor);
         if (!mustRead && !settled && watch.covers(readAt)) {
-          await budget.race(wakeup.wait());
+          // Woken by the watch; or, should its stream be stuck on a dead member, by the recheck.
+          await budget.race(wakeup.wait(ZZLOCK_DEFAULTS.waiterRecheckMs));
           if (lease.lost.aborted) return false;
         }
         mustRead = false;
@@ -425,7 +442,12 @@ export class EtcdBackend implements LockBackend {
   #session(ttl: number): LeaseSession {
     let session = this.#sessions.get(ttl);
     if (!session) {
-      session = new LeaseSession(this.#client, ttl, this.options.callTimeoutMs);
+      session = new LeaseSession(
+        this.#client,
+        this.#memberClients,
+        ttl,
+        this.options.callTimeoutMs,
+      );
       this.#sessions.set(ttl, session);
     }
     return session;
@@ -435,16 +457,30 @@ export class EtcdBackend implements LockBackend {
     const existing = this.#watches.get(queue.name);
     if (existing && !existing.closed) return existing;
     const watch = new QueueWatch(
-      this.#client,
+      this.#watchScope,
       queue.prefix,
       revision + 1n,
       ZZLOCK_DEFAULTS.watchLingerMs,
-      (closed) => {
+      (closed, cancelledBy) => {
         if (this.#watches.get(queue.name) === closed) this.#watches.delete(queue.name);
+        if (cancelledBy !== undefined) this.#replaceWatchStream(closed.scope);
       },
     );
     this.#watches.set(queue.name, watch);
     return watch;
+  }
+
+  /**
+   * Moves queue watches to a new stream after etcd cancelled one on `failed`: later watches on
+   * that stream would never be attached. Its other watches close too (their waiters re-read the
+   * queue and watch again on the new stream). The old stream stays open until `close()`.
+   */
+  #replaceWatchStream(failed: Namespace): void {
+    if (failed !== this.#watchScope || this.#closing.signal.aborted) return;
+    this.#watchScope = this.#client.namespace('');
+    for (const watch of [...this.#watches.values()]) {
+      if (watch.scope === failed) void watch.close();
+    }
   }
 
   #track<T>(work: Promise<T>): Promise<T> {

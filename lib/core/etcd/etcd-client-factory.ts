@@ -1,21 +1,32 @@
-import { ConsecutiveBreaker, circuitBreaker, handleWhen } from 'cockatiel';
+import { ConsecutiveBreaker, circuitBreaker, handleWhen, retry } from 'cockatiel';
 import { Etcd3, isRecoverableError, type IOptions } from 'etcd3';
 import type { ResolvedClientOptions } from '../validation.js';
+
+/** Retries of a failed call, each on another member when there is one. */
+const RETRIES = 2;
+
+/** Deadline of one attempt of a call whose whole budget is `callTimeoutMs`. */
+function attemptTimeoutMs(callTimeoutMs: number): number {
+  return Math.max(100, Math.floor(callTimeoutMs / (RETRIES + 1)));
+}
 
 /** How long a failed etcd member is skipped before it is tried again, in ms. */
 const HOST_RETRY_AFTER_MS = 1_000;
 
 /**
- * Builds the etcd3 client zzlock uses: every unary call gets a gRPC deadline of
- * `callTimeoutMs` (streams — watches, keepalives — get none), TLS and auth as configured.
+ * Builds the etcd3 client zzlock uses: every unary call gets a gRPC deadline per attempt and is
+ * retried on recoverable errors (streams — watches — get no deadline); TLS and auth as configured.
  * @internal
  */
 export function createEtcdClient(options: ResolvedClientOptions): Etcd3 {
   const etcdOptions: IOptions = {
     hosts: options.endpoints,
+    // Each attempt gets a third of the call's budget, so a call that meets a frozen or cut-off
+    // member is retried on another one within callTimeoutMs (every zzlock call is safe to retry).
     defaultCallOptions: (context) =>
-      context.isStream ? {} : { deadline: Date.now() + options.callTimeoutMs },
+      context.isStream ? {} : { deadline: Date.now() + attemptTimeoutMs(options.callTimeoutMs) },
     faultHandling: {
+      global: retry(handleWhen(isRecoverableError), { maxAttempts: RETRIES }),
       // etcd3's default breaker refuses a host for 5 s after 3 failures, so a single-member
       // client stays "unavailable" long after etcd is back. Probe again after 1 s.
       host: () =>

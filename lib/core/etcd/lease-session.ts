@@ -1,4 +1,4 @@
-import type { Etcd3, Lease } from 'etcd3';
+import { EtcdLeaseInvalidError, type Etcd3 } from 'etcd3';
 import { storeCall } from './store-call.js';
 
 /**
@@ -10,32 +10,68 @@ export function lostMarginMs(ttlSeconds: number): number {
   return Math.max(250, ttlSeconds * 100);
 }
 
+/** Shortest wait between keepalive attempts after a failed one, in ms. */
+const KEEPALIVE_RETRY_MS = 50;
+
 /**
- * One granted etcd lease, kept alive every TTL/3 by etcd3's single keepalive stream, and judged
- * lost by our own clock: when no keepalive sent at time T has been confirmed by
- * `T + ttl − margin`, {@link ActiveLease.lost} aborts. etcd3's own `lost` event comes only after
- * about 2×TTL, long after another process may have taken the lock.
+ * Sends one keepalive for `leaseId` through `client` and resolves the TTL etcd answers
+ * (`0`: the lease is gone). Rejects when no answer comes within `timeoutMs`.
+ * @internal
+ */
+async function keepaliveOnce(client: Etcd3, leaseId: string, timeoutMs: number): Promise<number> {
+  return storeCall('lease keepalive', undefined, timeoutMs, async () => {
+    const stream = await client.leaseClient.leaseKeepAlive({ deadline: Date.now() + timeoutMs });
+    try {
+      return await new Promise<number>((resolve, reject) => {
+        stream.on('data', (response) => resolve(Number(response.TTL)));
+        stream.on('error', reject);
+        stream.on('end', () => reject(new Error('keepalive stream ended without an answer')));
+        stream.write({ ID: leaseId });
+      });
+    } finally {
+      stream.end();
+    }
+  });
+}
+
+/**
+ * One granted etcd lease, renewed every TTL/3 and judged lost by our own clock: when no keepalive
+ * sent at time T has been confirmed by `T + ttl − margin`, {@link ActiveLease.lost} aborts
+ * (etcd3's own `lost` event comes only after about 2×TTL, long after another process may have
+ * taken the lock).
+ *
+ * Keepalives go to one member at a time, through a client of that member alone; a keepalive that
+ * is not answered within half the renewal interval moves the lease to the next member and is
+ * sent again at once. So one frozen or partitioned member costs a lease at most one late
+ * keepalive, not the lock.
  * @internal
  */
 export class ActiveLease {
   readonly #lost = new AbortController();
-  readonly #pendingKeepalives: number[] = [];
+  readonly #intervalMs: number;
+  readonly #attemptTimeoutMs: number;
+  #member = 0;
   #confirmedAt: number;
-  #timer?: NodeJS.Timeout;
+  #lostTimer?: NodeJS.Timeout;
+  #renewTimer?: NodeJS.Timeout;
 
+  /**
+   * @param members One client per etcd member, to renew through (a single client is fine).
+   * @param id Decimal lease id, as etcd returns it.
+   * @param ttl Granted TTL in seconds.
+   * @param grantSentAt When the grant was sent (performance.now()): the first confirmation.
+   */
   constructor(
-    private readonly lease: Lease,
-    /** Decimal lease id, as etcd3 returns it. */
+    private readonly members: readonly Etcd3[],
     readonly id: string,
     readonly ttl: number,
     grantSentAt: number,
   ) {
+    this.#intervalMs = (ttl * 1000) / 3;
+    this.#attemptTimeoutMs = Math.max(200, this.#intervalMs / 2);
     this.#confirmedAt = grantSentAt;
-    lease.on('keepaliveFired', () => this.#pendingKeepalives.push(performance.now()));
-    lease.on('keepaliveSucceeded', () => this.#confirm(this.#pendingKeepalives.shift()));
-    lease.on('keepaliveFailed', () => (this.#pendingKeepalives.length = 0));
-    lease.on('lost', (error) => this.markLost(`etcd reported the lease gone (${error.message})`));
-    this.#schedule();
+    this.#scheduleLoss();
+    this.#scheduleRenewal(this.#intervalMs);
   }
 
   /** Lease id in hex, as used in queue keys. */
@@ -48,7 +84,7 @@ export class ActiveLease {
     return this.#lost.signal;
   }
 
-  /** Milliseconds since the last keepalive etcd confirmed (the grant counts as one). */
+  /** Milliseconds since the send time of the last keepalive etcd confirmed (or of the grant). */
   get sinceConfirmedMs(): number {
     return performance.now() - this.#confirmedAt;
   }
@@ -56,36 +92,67 @@ export class ActiveLease {
   /** Declares the lease lost: stops renewing it and aborts {@link lost}. Idempotent. */
   markLost(detail: string): void {
     if (this.#lost.signal.aborted) return;
-    clearTimeout(this.#timer);
-    this.lease.release();
+    this.#stop();
     this.#lost.abort(detail);
   }
 
-  /** Revokes the lease, deleting every key attached to it, within `timeoutMs`. */
+  /** Stops renewing and revokes the lease, deleting every key attached to it, within `timeoutMs`. */
   async revoke(timeoutMs: number): Promise<void> {
-    clearTimeout(this.#timer);
+    this.#stop();
     if (!this.#lost.signal.aborted) this.#lost.abort('the lease was revoked');
-    await storeCall('lease revoke', undefined, timeoutMs, () => this.lease.revoke());
+    const [client] = this.members;
+    await storeCall('lease revoke', undefined, timeoutMs, async () => {
+      try {
+        await client.leaseClient.leaseRevoke({ ID: this.id });
+      } catch (error) {
+        // Already gone (expired or revoked): that is what we wanted.
+        if (!(error instanceof EtcdLeaseInvalidError)) throw error;
+      }
+    });
   }
 
-  #confirm(sentAt: number | undefined): void {
+  #stop(): void {
+    clearTimeout(this.#lostTimer);
+    clearTimeout(this.#renewTimer);
+  }
+
+  #scheduleRenewal(delayMs: number): void {
+    this.#renewTimer = setTimeout(() => void this.#renew(), delayMs);
+  }
+
+  async #renew(): Promise<void> {
     if (this.#lost.signal.aborted) return;
-    this.#confirmedAt = Math.max(this.#confirmedAt, sentAt ?? performance.now());
-    this.#schedule();
+    const sentAt = performance.now();
+    const member = this.members[this.#member];
+    try {
+      const ttl = await keepaliveOnce(member, this.id, this.#attemptTimeoutMs);
+      if (this.#lost.signal.aborted) return;
+      if (ttl <= 0) {
+        this.markLost('etcd reported the lease gone (expired or revoked)');
+        return;
+      }
+      this.#confirmedAt = Math.max(this.#confirmedAt, sentAt);
+      this.#scheduleLoss();
+      this.#scheduleRenewal(this.#intervalMs);
+    } catch {
+      if (this.#lost.signal.aborted) return;
+      this.#member = (this.#member + 1) % this.members.length;
+      this.#scheduleRenewal(KEEPALIVE_RETRY_MS);
+    }
   }
 
-  #schedule(): void {
-    clearTimeout(this.#timer);
+  #scheduleLoss(): void {
+    clearTimeout(this.#lostTimer);
     const expiresIn =
       this.#confirmedAt + this.ttl * 1000 - lostMarginMs(this.ttl) - performance.now();
-    this.#timer = setTimeout(
+    this.#lostTimer = setTimeout(
       () =>
         this.markLost(
           `no keepalive was confirmed for ${Math.round(this.sinceConfirmedMs)} ms of a ${this.ttl} s TTL`,
         ),
       Math.max(0, expiresIn),
     );
-    this.#timer.unref();
+    this.#lostTimer.unref();
   }
 }
 
@@ -98,8 +165,15 @@ export class LeaseSession {
   #current?: Promise<ActiveLease>;
   readonly #all = new Set<ActiveLease>();
 
+  /**
+   * @param client The client leases are granted through.
+   * @param members One client per etcd member, for keepalives (see {@link ActiveLease}).
+   * @param ttl The TTL of every lease of this session, in seconds.
+   * @param callTimeoutMs Deadline of grant and revoke calls.
+   */
   constructor(
     private readonly client: Etcd3,
+    private readonly members: readonly Etcd3[],
     readonly ttl: number,
     private readonly callTimeoutMs: number,
   ) {}
@@ -136,16 +210,10 @@ export class LeaseSession {
 
   async #grant(): Promise<ActiveLease> {
     const sentAt = performance.now();
-    const lease = this.client.lease(this.ttl, { autoKeepAlive: true });
-    lease.on('lost', () => undefined); // handled by ActiveLease; keeps EventEmitter from throwing
-    let id: string;
-    try {
-      id = await storeCall('lease grant', undefined, this.callTimeoutMs, () => lease.grant());
-    } catch (error) {
-      lease.release();
-      throw error;
-    }
-    const active = new ActiveLease(lease, id, this.ttl, sentAt);
+    const { ID } = await storeCall('lease grant', undefined, this.callTimeoutMs, () =>
+      this.client.leaseClient.leaseGrant({ TTL: this.ttl }),
+    );
+    const active = new ActiveLease(this.members, ID, this.ttl, sentAt);
     this.#all.add(active);
     active.lost.addEventListener(
       'abort',

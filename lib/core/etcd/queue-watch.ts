@@ -1,4 +1,4 @@
-import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
+import type { IKeyValue, Namespace, Watcher } from 'etcd3';
 
 /** What a waiter hears from its lock's shared watch. @internal */
 export interface QueueWatchListener {
@@ -30,20 +30,20 @@ export class QueueWatch {
   #closed = false;
 
   /**
-   * @param client The etcd3 client.
+   * @param scope The etcd3 client or namespace whose watch stream carries this watch.
    * @param prefix The lock's queue prefix.
    * @param startRevision The first revision whose events this watch must deliver.
    * @param lingerMs How long to stay open with no listener before closing.
-   * @param onClosed Called once the watch has closed itself after lingering.
+   * @param onClosed Called once the watch has closed, with etcd's error when etcd cancelled it.
    */
   constructor(
-    client: Etcd3,
+    readonly scope: Namespace,
     prefix: Buffer,
     readonly startRevision: bigint,
     private readonly lingerMs: number,
-    private readonly onClosed: (watch: QueueWatch) => void,
+    private readonly onClosed: (watch: QueueWatch, cancelledBy?: Error) => void,
   ) {
-    this.#watcher = client
+    this.#watcher = scope
       .watch()
       .prefix(prefix)
       .withPreviousKV()
@@ -59,7 +59,8 @@ export class QueueWatch {
       if (this.#interrupted) this.#resyncAll();
       this.#interrupted = false;
     });
-    this.#watcher.on('error', () => void this.close());
+    // etcd cancelled the watch (e.g. its stream's auth token expired or was lost in a restart).
+    this.#watcher.on('error', (error: Error) => void this.close(undefined, error));
   }
 
   /**
@@ -94,11 +95,11 @@ export class QueueWatch {
   }
 
   /** Cancels the watch. Idempotent; bounded by `timeoutMs`. */
-  async close(timeoutMs = 1000): Promise<void> {
+  async close(timeoutMs = 1000, cancelledBy?: Error): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#lingerTimer);
-    this.onClosed(this);
+    this.onClosed(this, cancelledBy);
     for (const listener of this.#listeners) listener.resync();
     this.#listeners.clear();
     let timer: NodeJS.Timeout | undefined;

@@ -84,9 +84,16 @@ export class Wakeup {
     this.#resolve?.();
   }
 
-  /** Resolves at the next (or a pending) {@link fire}, and consumes it. */
-  async wait(): Promise<void> {
-    if (!this.#fired) await new Promise<void>((resolve) => (this.#resolve = resolve));
+  /** Resolves at the next (or a pending) {@link fire}, and consumes it; or after `timeoutMs`. */
+  async wait(timeoutMs: number): Promise<void> {
+    if (!this.#fired) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.#resolve = resolve;
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      clearTimeout(timer);
+    }
     this.#fired = false;
     this.#resolve = undefined;
   }
