@@ -71,6 +71,38 @@ export interface EtcdClusterOptions {
    * @default process.env.ETCD_BIN ?? 'etcd'
    */
   etcdBinary?: string;
+  /**
+   * Serves the client port over TLS: client URLs become `https://…` (peers stay `http://`). The
+   * harness then asks each member for `/health` on a plain-HTTP `--listen-metrics-urls` port,
+   * since it holds no client certificate; `leader()` reads the JSON gateway on the client port and
+   * throws on such a cluster.
+   * @example
+   * const etcd = await startEtcd({ tls: { certFile: 'server.pem', keyFile: 'server-key.pem' } });
+   * new Etcd3({ hosts: etcd.endpoints, credentials: { rootCertificate: readFileSync('ca.pem') } });
+   * @default undefined (plain HTTP)
+   */
+  tls?: EtcdServerTlsOptions;
+}
+
+/** TLS of a harness member's client port: PEM file paths, passed to etcd as they are. */
+export interface EtcdServerTlsOptions {
+  /** Server certificate (`--cert-file`); its subjectAltName must cover `IP:127.0.0.1`. */
+  certFile: string;
+  /** Private key of `certFile` (`--key-file`). */
+  keyFile: string;
+  /**
+   * CA that clients' certificates must chain to (`--trusted-ca-file`). etcd 3.4 then requires a
+   * client certificate from every client, whatever `clientCertAuth` says, so leave it out to
+   * serve TLS with the server certificate only.
+   * @default undefined (no client certificates asked)
+   */
+  caFile?: string;
+  /**
+   * Requires every client to present a certificate signed by `caFile` (`--client-cert-auth`);
+   * needs `caFile`.
+   * @default false
+   */
+  clientCertAuth?: boolean;
 }
 
 /**
@@ -99,7 +131,8 @@ export interface EtcdCluster extends AsyncDisposable {
   restart(member: EtcdMember): Promise<void>;
   /**
    * The current leader, as reported by the running, unfrozen members (the newest Raft term wins,
-   * and the leader must confirm it). Waits until there is one, up to `timeoutMs`.
+   * and the leader must confirm it). Waits until there is one, up to `timeoutMs`. Throws on a
+   * cluster started with `tls`, whose JSON gateway the harness cannot read.
    * @default timeoutMs 10_000
    */
   leader(timeoutMs?: number): Promise<EtcdMember>;
@@ -164,13 +197,24 @@ async function launchCluster(
   memberCount: number,
   options: EtcdClusterOptions,
 ): Promise<HarnessCluster> {
-  const ports = await getFreePorts(memberCount * 2);
+  const { tls } = options;
+  // Client and peer port, and a plain-HTTP health port when the client port speaks TLS.
+  const portsPerMember = tls === undefined ? 2 : 3;
+  const ports = await getFreePorts(memberCount * portsPerMember);
   const clusterToken = `zzlock-${process.pid}-${randomUUID()}`;
-  const plans = Array.from({ length: memberCount }, (_, index) => ({
-    name: `etcd-${index}`,
-    clientUrl: `http://${LOOPBACK_HOST}:${ports[index * 2]}`,
-    peerUrl: `http://${LOOPBACK_HOST}:${ports[index * 2 + 1]}`,
-  }));
+  const clientScheme = tls === undefined ? 'http' : 'https';
+  const plans = Array.from({ length: memberCount }, (_, index) => {
+    const [clientPort, peerPort, metricsPort] = ports.slice(
+      index * portsPerMember,
+      (index + 1) * portsPerMember,
+    );
+    return {
+      name: `etcd-${index}`,
+      clientUrl: `${clientScheme}://${LOOPBACK_HOST}:${clientPort}`,
+      peerUrl: `http://${LOOPBACK_HOST}:${peerPort}`,
+      metricsUrl: metricsPort === undefined ? undefined : `http://${LOOPBACK_HOST}:${metricsPort}`,
+    };
+  });
   const initialCluster = plans.map((plan) => `${plan.name}=${plan.peerUrl}`).join(',');
   const members: HarnessMember[] = [];
   for (const plan of plans) {
@@ -182,10 +226,21 @@ async function launchCluster(
       ...['--initial-cluster', initialCluster, '--initial-cluster-state', 'new'],
       ...['--initial-cluster-token', clusterToken],
       ...['--logger', 'zap', '--log-level', 'error', '--log-outputs', 'stderr'],
+      ...(tls === undefined ? [] : clientTlsArgs(tls, plan.metricsUrl)),
       ...(options.extraArgs ?? []),
     ];
     const binary = options.etcdBinary ?? process.env['ETCD_BIN'] ?? 'etcd';
-    members.push(new HarnessMember(plan.name, plan.clientUrl, plan.peerUrl, dataDir, binary, args));
+    members.push(
+      new HarnessMember(
+        plan.name,
+        plan.clientUrl,
+        plan.peerUrl,
+        dataDir,
+        binary,
+        args,
+        plan.metricsUrl ?? plan.clientUrl,
+      ),
+    );
   }
   const cluster = new HarnessCluster(members, options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS);
   registerForCleanup(cluster);
@@ -193,6 +248,22 @@ async function launchCluster(
     member.start();
   }
   return cluster;
+}
+
+/** etcd flags that put the client port behind TLS and open a plain-HTTP `/health` port. */
+function clientTlsArgs(tls: EtcdServerTlsOptions, metricsUrl: string | undefined): string[] {
+  if (metricsUrl === undefined) {
+    throw new Error('A TLS member needs a plain-HTTP metrics URL for its health probe.');
+  }
+  if (tls.clientCertAuth === true && tls.caFile === undefined) {
+    throw new Error('tls.clientCertAuth needs tls.caFile, the CA of the client certificates.');
+  }
+  return [
+    ...['--cert-file', tls.certFile, '--key-file', tls.keyFile],
+    ...(tls.caFile === undefined ? [] : ['--trusted-ca-file', tls.caFile]),
+    ...(tls.clientCertAuth === true ? ['--client-cert-auth'] : []),
+    ...['--listen-metrics-urls', metricsUrl],
+  ];
 }
 
 function isPortTakenError(error: unknown): boolean {
@@ -235,6 +306,9 @@ class HarnessCluster implements EtcdCluster {
   }
 
   async leader(timeoutMs = DEFAULT_LEADER_TIMEOUT_MS): Promise<EtcdMember> {
+    if (this.endpoints.some((endpoint) => endpoint.startsWith('https:'))) {
+      throw new Error('leader() reads the JSON gateway over plain HTTP: not on a TLS cluster.');
+    }
     const deadlineAt = Date.now() + timeoutMs;
     for (;;) {
       const reachable = this.members.filter((member) => member.running && !member.frozen);
@@ -332,6 +406,8 @@ class HarnessMember implements EtcdMember {
     readonly dataDir: string,
     private readonly binary: string,
     private readonly args: readonly string[],
+    /** Where `GET /health` is asked: the client URL, or the metrics URL under TLS. */
+    private readonly healthUrl: string,
   ) {}
 
   get pid(): number | undefined {
@@ -393,12 +469,12 @@ class HarnessMember implements EtcdMember {
       const remainingMs = deadlineAt - Date.now();
       if (remainingMs <= 0) {
         throw new Error(
-          `etcd member ${this.name} (${this.clientUrl}) was not healthy within ` +
+          `etcd member ${this.name} (${this.healthUrl}) was not healthy within ` +
             `${Date.now() - startedAt} ms: ` +
             `GET /health never answered {"health":"true"}.${this.describeStderr()}`,
         );
       }
-      if (await isMemberHealthy(this.clientUrl, Math.min(PROBE_TIMEOUT_MS, remainingMs))) {
+      if (await isMemberHealthy(this.healthUrl, Math.min(PROBE_TIMEOUT_MS, remainingMs))) {
         return;
       }
       await delay(POLL_INTERVAL_MS);

@@ -10,6 +10,7 @@ export {
   startEtcdCluster,
   type EtcdCluster,
   type EtcdClusterOptions,
+  type EtcdServerTlsOptions,
   type EtcdMember,
 } from './etcd-cluster.js';
 export { fetchMemberStatus, isMemberHealthy, type EtcdMemberStatus } from './etcd-http.js';
@@ -17,3 +18,4 @@ export { getFreePort, getFreePorts, LOOPBACK_HOST } from './free-port.js';
 export { startTcpProxy, type TcpProxy, type TcpProxyMode } from './tcp-proxy.js';
 export { waitFor } from './wait-for.js';
 export { leftovers } from './etcd-leftovers.js';
+export { createTestCertificates, type TestCertificates } from './test-certificates.js';
