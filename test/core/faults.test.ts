@@ -143,6 +143,28 @@ describe('faults on a single etcd', () => {
     }
   });
 
+  it('a release that cannot reach etcd resolves, and its key is deleted once etcd is back', async () => {
+    const proxy = await startTcpProxy(etcd.members[0].clientUrl);
+    try {
+      const holderClient = open([proxy.endpoint], { callTimeoutMs: 500 });
+      const holder = await holderClient.acquire('release-retry');
+      proxy.stall();
+      await holder.release(); // never throws: the delete is retried in the background
+      assert.equal(holder.released, true);
+      const waiter = open();
+      const waiting = waiter.acquire('release-retry', { waitMs: 30_000 });
+      // The released key stays while etcd cannot be told: the waiter queues behind it.
+      await eventually(async () => (await leftovers(etcd.endpoints)).keys.length === 2);
+      proxy.restore();
+      const next = await waiting; // granted by the retried delete, long before the TTL
+      assert.equal(holder.signal.aborted, false, 'the lease was kept alive throughout');
+      await next.release();
+      await holderClient.close(); // while the proxy forwards, so its lease is revoked
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('close() leaves no keys and no leases in etcd', async () => {
     const client = open(etcd.endpoints, { shutdownGraceMs: 200 });
     const held = await client.acquire('closing-a');
