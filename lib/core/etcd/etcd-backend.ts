@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Etcd3, ICompare, IRangeRequest, ITxnResponse, Namespace } from 'etcd3';
 import { LockClientClosedError } from '../errors/lock-client-closed.error.js';
 import { LockLostError } from '../errors/lock-lost.error.js';
@@ -418,8 +419,10 @@ export class EtcdBackend implements LockBackend {
 
   /** Keeps deleting a released key until it goes, its lease goes, or the client closes. */
   async #retryDelete(name: string, key: Buffer, lease: ActiveLease): Promise<void> {
-    for (let delayMs = 100; !lease.lost.aborted && !this.#closing.signal.aborted;) {
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    const stop = AbortSignal.any([lease.lost, this.#closing.signal]);
+    for (let delayMs = 100; !stop.aborted;) {
+      await delay(delayMs, undefined, { signal: stop }).catch(() => undefined);
+      if (stop.aborted) return;
       try {
         await this.#deleteKey('release retry', name, key);
         return;
