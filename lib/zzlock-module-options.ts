@@ -104,6 +104,9 @@ export interface ResolvedZZLockOptions {
   metrics: ResolvedZZLockMetricsOptions | false;
 }
 
+/** Options of the module that the lock client does not have. */
+const MODULE_ONLY_KEYS = ['store', 'metrics'] as const;
+
 /** Stands in for endpoints while checking the other options of a memory store. */
 const UNUSED_ENDPOINT = 'http://127.0.0.1:2379';
 
@@ -124,7 +127,10 @@ export function resolveModuleOptions(options: ZZLockModuleOptions): ResolvedZZLo
   let client: ResolvedClientOptions;
   if (store === 'memory') {
     const endpoints = options.endpoints ?? UNUSED_ENDPOINT;
-    client = { ...resolveClientOptions({ ...options, endpoints }), endpoints: [] };
+    client = {
+      ...resolveClientOptions({ ...options, endpoints }, MODULE_ONLY_KEYS),
+      endpoints: [],
+    };
   } else {
     if (options.endpoints === undefined) {
       throw new LockConfigError(
@@ -133,7 +139,7 @@ export function resolveModuleOptions(options: ZZLockModuleOptions): ResolvedZZLo
         options.endpoints,
       );
     }
-    client = resolveClientOptions({ ...options, endpoints: options.endpoints });
+    client = resolveClientOptions({ ...options, endpoints: options.endpoints }, MODULE_ONLY_KEYS);
   }
   return { store, client, metrics: resolveMetrics(options.metrics) };
 }

@@ -21,6 +21,7 @@ export { EtcdBackend, type EtcdBackendHooks, type LeaseState } from './etcd/etcd
 export { MemoryBackend } from './memory/memory-backend.js';
 export {
   resolveClientOptions,
+  rejectUnknownKeys,
   validateLockName,
   validateTtl,
   validateDurationMs,

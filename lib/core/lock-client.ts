@@ -70,6 +70,11 @@ export class LockClient {
     return this.#backend.leaseStates();
   }
 
+  /** See {@link LockManager.stopAcquiring}: the first step of a shutdown, on its own. */
+  stopAcquiring(): void {
+    this.#manager.stopAcquiring();
+  }
+
   /**
    * Stops new acquisitions, lets holders finish within `shutdownGraceMs`, deletes this client's
    * keys, revokes its leases and closes the etcd connection. Idempotent.

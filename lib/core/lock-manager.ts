@@ -191,8 +191,18 @@ export class LockManager {
     return this.#closed;
   }
 
+  /**
+   * First step of shutdown, on its own: refuses new acquisitions and ends waiting ones with
+   * `LockClientClosedError`; locks already held stay held. Call it as early as shutdown starts
+   * (Nest: `beforeApplicationShutdown`), then `close()` once the work in flight has ended.
+   * Idempotent.
+   */
+  stopAcquiring(): void {
+    if (!this.closing) this.#closing.abort(new LockClientClosedError());
+  }
+
   async #close(): Promise<void> {
-    this.#closing.abort(new LockClientClosedError());
+    this.stopAcquiring();
     if (this.#held.size > 0) {
       const drained = new Promise<void>((resolve) => (this.#drained = resolve));
       let timer: NodeJS.Timeout | undefined;

@@ -90,10 +90,14 @@ export interface ResolvedClientOptions {
  * Applies defaults to client options and rejects what cannot work, naming the option.
  * @throws LockConfigError
  */
-export function resolveClientOptions(options: LockClientOptions): ResolvedClientOptions {
+export function resolveClientOptions(
+  options: LockClientOptions,
+  moreKnownKeys: readonly string[] = [],
+): ResolvedClientOptions {
   if (options === null || typeof options !== 'object') {
     throw new LockConfigError('options', 'options must be an object', options);
   }
+  rejectUnknownKeys(options, [...CLIENT_OPTION_KEYS, ...moreKnownKeys], 'options');
   const endpoints = typeof options.endpoints === 'string' ? [options.endpoints] : options.endpoints;
   if (!Array.isArray(endpoints) || endpoints.length === 0) {
     throw new LockConfigError(
@@ -114,23 +118,19 @@ export function resolveClientOptions(options: LockClientOptions): ResolvedClient
   const namespace = options.namespace ?? ZZLOCK_DEFAULTS.namespace;
   if (
     typeof namespace !== 'string' ||
-    namespace.length === 0 ||
+    !namespace.endsWith('/') ||
+    namespace.length < 2 ||
     CONTROL_CHARACTERS.test(namespace)
   ) {
     throw new LockConfigError(
       'namespace',
-      'the namespace is a non-empty key prefix without control characters',
+      "the namespace is a key prefix ending in '/' (so 'shop/' and 'shop2/' never overlap), " +
+        'without control characters',
       namespace,
     );
   }
-  if (options.auth !== undefined) {
-    const { username, password } = options.auth;
-    if (typeof username !== 'string' || username === '' || typeof password !== 'string') {
-      throw new LockConfigError('auth', 'auth needs a non-empty username and a password string', {
-        username,
-      });
-    }
-  }
+  validateAuth(options.auth);
+  validateTls(options.tls);
   return {
     endpoints: [...endpoints],
     namespace,
@@ -148,6 +148,73 @@ export function resolveClientOptions(options: LockClientOptions): ResolvedClient
     auth: options.auth,
     tls: options.tls,
   };
+}
+
+/** Every key of {@link LockClientOptions}. */
+const CLIENT_OPTION_KEYS = [
+  'endpoints',
+  'namespace',
+  'ttl',
+  'waitMs',
+  'callTimeoutMs',
+  'shutdownGraceMs',
+  'auth',
+  'tls',
+] as const;
+
+/**
+ * Rejects keys an options object does not know, so a typo (`namepsace`) fails loudly instead of
+ * silently falling back to a default.
+ * @throws LockConfigError naming the unknown key and the known ones
+ */
+export function rejectUnknownKeys(options: object, known: readonly string[], where: string): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new LockConfigError(
+        key,
+        `${where} has no option "${key}"; known options are ${known.join(', ')}`,
+        (options as Record<string, unknown>)[key],
+      );
+    }
+  }
+}
+
+function validateAuth(auth: unknown): void {
+  if (auth === undefined) return;
+  const { username, password } = (auth ?? {}) as Partial<Record<string, unknown>>;
+  if (
+    auth === null ||
+    typeof auth !== 'object' ||
+    typeof username !== 'string' ||
+    username === '' ||
+    typeof password !== 'string'
+  ) {
+    throw new LockConfigError('auth', 'auth is { username, password }, a non-empty username', {
+      username,
+    });
+  }
+}
+
+function validateTls(tls: unknown): void {
+  if (tls === undefined) return;
+  if (tls === null || typeof tls !== 'object') {
+    throw new LockConfigError('tls', 'tls is { ca?, cert?, key? } of PEM strings or Buffers', tls);
+  }
+  const pems = tls as Partial<Record<string, unknown>>;
+  rejectUnknownKeys(tls, ['ca', 'cert', 'key'], 'tls');
+  for (const key of ['ca', 'cert', 'key'] as const) {
+    const pem = pems[key];
+    if (pem !== undefined && typeof pem !== 'string' && !Buffer.isBuffer(pem)) {
+      throw new LockConfigError(`tls.${key}`, 'a PEM string or Buffer', typeof pem);
+    }
+  }
+  if ((pems.cert === undefined) !== (pems.key === undefined)) {
+    throw new LockConfigError(
+      'tls',
+      'a client certificate needs its key: give both cert and key, or neither',
+      Object.keys(tls),
+    );
+  }
 }
 
 function positive(value: unknown, option: string): number {

@@ -20,6 +20,7 @@ const eventually = (check: () => Promise<boolean>) => waitFor('the store to sett
 
 /** What the contract needs from a lock front: LockClient and LockManager both fit. */
 interface Locks {
+  stopAcquiring(): void;
   acquire: LockClient['acquire'];
   tryAcquire: LockClient['tryAcquire'];
   withLock: LockClient['withLock'];
@@ -182,6 +183,19 @@ function contract(label: string, store: () => Store): void {
       await free.release();
     });
 
+    it('stopAcquiring() ends waits and refuses new acquisitions, but keeps held locks', async () => {
+      const front = store().openStandalone();
+      const holder = await front.acquire('stopping');
+      const waiting = front.acquire('stopping', { waitMs: 10_000 });
+      waiting.catch(() => undefined);
+      front.stopAcquiring();
+      await assert.rejects(waiting, LockClientClosedError);
+      await assert.rejects(front.tryAcquire('other'), LockClientClosedError);
+      assert.equal(holder.signal.aborted, false, 'a held lock stays held');
+      await holder.release();
+      await front.close();
+    });
+
     it('close() refuses new acquisitions with LockClientClosedError', async () => {
       const closing = store().openStandalone();
       await closing.close();
@@ -219,6 +233,7 @@ function sharedFront(backend: MemoryBackend): Locks {
     tryAcquire: (name, options) => manager.tryAcquire(name, options),
     withLock: (name, fn, options) => manager.withLock(name, fn, options),
     current: (name) => manager.current(name),
+    stopAcquiring: () => manager.stopAcquiring(),
     close: async () => undefined,
   };
 }
