@@ -189,7 +189,11 @@ function contract(label: string, store: () => Store): void {
       const waiting = front.acquire('stopping', { waitMs: 10_000 });
       waiting.catch(() => undefined);
       front.stopAcquiring();
-      await assert.rejects(waiting, LockClientClosedError);
+      await assert.rejects(waiting, (error: unknown) => {
+        assert.ok(error instanceof LockClientClosedError);
+        assert.equal(error.lockName, 'stopping', 'each waiter gets its own error, naming its lock');
+        return true;
+      });
       await assert.rejects(front.tryAcquire('other'), LockClientClosedError);
       assert.equal(holder.signal.aborted, false, 'a held lock stays held');
       await holder.release();

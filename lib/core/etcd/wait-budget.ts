@@ -1,4 +1,5 @@
 import { LockAbortedError } from '../errors/lock-aborted.error.js';
+import { LockClientClosedError } from '../errors/lock-client-closed.error.js';
 import { LockTimeoutError } from '../errors/lock-timeout.error.js';
 import { ZZLockError } from '../errors/zzlock.error.js';
 
@@ -30,6 +31,8 @@ export class WaitBudget {
   expired(): ZZLockError | undefined {
     if (this.signal?.aborted) {
       const reason: unknown = this.signal.reason;
+      // Shutdown aborts every wait with one reason: each caller gets its own error, naming its lock.
+      if (reason instanceof LockClientClosedError) return new LockClientClosedError(this.name);
       return reason instanceof ZZLockError ? reason : new LockAbortedError(this.name, reason);
     }
     if (performance.now() >= this.#deadline) return new LockTimeoutError(this.name, this.waitMs);
