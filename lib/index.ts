@@ -2,6 +2,9 @@
  * zzlock: distributed locks for NestJS services, backed by etcd v3. The framework-free core
  * (`LockClient`, `LockManager`, errors) and the Nest surface (`ZZLockModule`, `LockService`,
  * `@Locked`, `LockInterceptor`, `ZZLockHealthIndicator`, metrics).
+ *
+ * Everything public is exported here and nothing else: the module's internals (its explorer, its
+ * factories, `@Locked`'s runner) are not part of the API.
  * @packageDocumentation
  */
 export * from './core/index.js';
@@ -12,14 +15,13 @@ export {
   ZZLOCK_NEST_DEFAULTS,
   ZZLOCK_OPTIONS,
 } from './zzlock.constants.js';
-export {
-  resolveModuleOptions,
-  type ResolvedZZLockMetricsOptions,
-  type ResolvedZZLockOptions,
-  type ZZLockMetricsOptions,
-  type ZZLockMetricsRegistry,
-  type ZZLockModuleOptions,
-  type ZZLockStore,
+export type {
+  ResolvedZZLockMetricsOptions,
+  ResolvedZZLockOptions,
+  ZZLockMetricsOptions,
+  ZZLockMetricsRegistry,
+  ZZLockModuleOptions,
+  ZZLockStore,
 } from './zzlock-module-options.js';
 export type {
   ZZLockForRootAsyncOptions,
@@ -37,8 +39,11 @@ export {
   type LockedName,
   type LockedOptions,
 } from './locked.decorator.js';
-export { LockedExplorer } from './locked.explorer.js';
-export { LockInterceptor, type LockedResponseBody } from './lock.interceptor.js';
+export {
+  LockInterceptor,
+  type LockedResponseBody,
+  type LockUnavailableResponseBody,
+} from './lock.interceptor.js';
 export {
   ZZLockHealthIndicator,
   type ZZLockHealthCheckOptions,
@@ -46,5 +51,4 @@ export {
   type ZZLockHealthResult,
 } from './health/zzlock.health-indicator.js';
 export type { EtcdMemberHealth } from './health/etcd-member-probe.js';
-export { ZZLockMetrics, ZZLOCK_METRIC_NAMES } from './metrics/zzlock-metrics.js';
-export { createLockManager } from './lock-manager.factory.js';
+export { ZZLOCK_METRIC_NAMES } from './metrics/zzlock-metrics.js';

@@ -4,7 +4,8 @@ import type { ResolvedZZLockOptions } from './zzlock-module-options.js';
 /**
  * Builds the application's {@link LockManager} on the configured store: an `EtcdBackend` whose
  * store errors reach the manager's observers, or a `MemoryBackend`. No network call is made here;
- * etcd is first contacted by the first acquisition.
+ * etcd is first contacted by the first acquisition. The `ZZLOCK_MANAGER` provider.
+ * @internal not exported from the package
  *
  * @example
  * const manager = createLockManager(resolveModuleOptions({ store: 'memory' }));

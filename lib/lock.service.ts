@@ -18,6 +18,32 @@ interface DeferredRelease {
   readonly timer: NodeJS.Timeout;
 }
 
+// Friend access for `@Locked`'s runner: these stay off LockService's public API (and its .d.ts)
+// and out of lib/index.ts; assigned by LockService's static block.
+let reportSkippedOf: (service: LockService, event: LockSkippedEvent) => void;
+let releaseAtOf: (service: LockService, handle: LockHandle, releaseAt: number) => Promise<void>;
+
+/**
+ * Reports a `@Locked` call skipped by `onBusy: 'skip'` (debug log and observers).
+ * @internal used by `@Locked`; not exported from the package
+ */
+export function reportLockSkipped(service: LockService, event: LockSkippedEvent): void {
+  reportSkippedOf(service, event);
+}
+
+/**
+ * Releases a `@Locked` lock at `releaseAt` (a `performance.now()` time, for `minHoldMs`), or now
+ * if that has passed or shutdown has started; the promise waits only for an immediate release.
+ * @internal used by `@Locked`; not exported from the package
+ */
+export function releaseLockAt(
+  service: LockService,
+  handle: LockHandle,
+  releaseAt: number,
+): Promise<void> {
+  return releaseAtOf(service, handle, releaseAt);
+}
+
 /**
  * Distributed locks for your services: the injectable face of zzlock. Shares `acquire`,
  * `tryAcquire` and `withLock` with the plain-Node `LockClient`; `@Locked` methods go through it
@@ -41,6 +67,7 @@ export class LockService {
   readonly #logger = new Logger('ZZLock');
   readonly #skipObservers: ZZLockObserver[] = [];
   readonly #deferred = new Set<DeferredRelease>();
+  #stopping = false;
   #shuttingDown?: Promise<void>;
 
   /**
@@ -133,10 +160,47 @@ export class LockService {
   }
 
   /**
-   * Logs (at debug) and reports a skipped `@Locked` method.
-   * @internal
+   * First step of shutdown: refuses new acquisitions and ends the ones still waiting with
+   * `LockClientClosedError` (a route answers 503), while locks already held stay held until their
+   * holders finish. `ZZLockModule` calls it in `beforeApplicationShutdown`, before Nest closes the
+   * HTTP server, so requests queued for a lock do not keep the server open. Idempotent.
+   * @example
+   * lockService.stopAcquiring(); // then: await lockService.shutdown();
    */
-  reportSkipped(event: LockSkippedEvent): void {
+  stopAcquiring(): void {
+    this.#stopping = true;
+    this.manager.stopAcquiring();
+  }
+
+  /**
+   * Shuts zzlock down: stops new acquisitions, releases the locks kept by `minHoldMs`, lets running
+   * holders finish within `shutdownGraceMs`, deletes keys, revokes leases and closes the client.
+   * `ZZLockModule` calls it in `onApplicationShutdown`; every call returns the same promise.
+   *
+   * Nest runs the shutdown hooks of your modules before those of `ZZLockModule` (a global module,
+   * or one your module imports), so a provider that closes a resource used inside locks (a
+   * database client) should await this first in its own `onApplicationShutdown`: holders then
+   * finish while the resource is still open.
+   * @example
+   * async onApplicationShutdown(): Promise<void> {
+   *   await this.locks.shutdown(); // holders have finished or the grace ran out
+   *   await this.db.close();
+   * }
+   */
+  shutdown(): Promise<void> {
+    this.#shuttingDown ??= (async () => {
+      this.stopAcquiring();
+      const deferred = [...this.#deferred];
+      this.#deferred.clear();
+      for (const { timer } of deferred) clearTimeout(timer);
+      await Promise.all(deferred.map(({ handle }) => this.#release(handle)));
+      await this.manager.close();
+    })();
+    return this.#shuttingDown;
+  }
+
+  /** Logs (at debug) and reports a skipped `@Locked` method. */
+  #reportSkipped(event: LockSkippedEvent): void {
     this.#logger.debug(
       `Skipped ${event.method}: lock "${event.name}" was ${event.reason === 'closed' ? 'closing' : event.reason}.`,
     );
@@ -150,13 +214,12 @@ export class LockService {
   }
 
   /**
-   * Releases `handle` at `releaseAt` (a `performance.now()` time), or now if that has passed;
-   * the returned promise waits only for an immediate release. Used by `minHoldMs`.
-   * @internal
+   * Releases `handle` at `releaseAt` (a `performance.now()` time), or now if that has passed or
+   * shutdown has started; the returned promise waits only for an immediate release.
    */
-  releaseAt(handle: LockHandle, releaseAt: number): Promise<void> {
+  #releaseAt(handle: LockHandle, releaseAt: number): Promise<void> {
     const remainingMs = releaseAt - performance.now();
-    if (remainingMs <= 0 || this.#shuttingDown !== undefined) return this.#release(handle);
+    if (remainingMs <= 0 || this.#stopping) return this.#release(handle);
     const deferred: DeferredRelease = {
       handle,
       timer: setTimeout(() => {
@@ -168,21 +231,9 @@ export class LockService {
     return Promise.resolve();
   }
 
-  /**
-   * Releases the locks kept by `minHoldMs` now, then closes the manager: stop new acquisitions,
-   * let running holders finish within `shutdownGraceMs`, delete keys, revoke leases, close the
-   * client. Called by `ZZLockModule` on application shutdown. Idempotent.
-   * @internal
-   */
-  shutdown(): Promise<void> {
-    this.#shuttingDown ??= (async () => {
-      const deferred = [...this.#deferred];
-      this.#deferred.clear();
-      for (const { timer } of deferred) clearTimeout(timer);
-      await Promise.all(deferred.map(({ handle }) => this.#release(handle)));
-      await this.manager.close();
-    })();
-    return this.#shuttingDown;
+  static {
+    reportSkippedOf = (service, event) => service.#reportSkipped(event);
+    releaseAtOf = (service, handle, releaseAt) => service.#releaseAt(handle, releaseAt);
   }
 
   async #release(handle: LockHandle): Promise<void> {

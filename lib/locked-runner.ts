@@ -1,15 +1,22 @@
+import { Logger } from '@nestjs/common';
 import { from, isObservable, Observable, of, type Subscription } from 'rxjs';
 import {
   LockBusyError,
   LockClientClosedError,
+  LockConfigError,
   LockTimeoutError,
   type LockHandle,
 } from './core/index.js';
-import type { LockService } from './lock.service.js';
+import { releaseLockAt, reportLockSkipped, type LockService } from './lock.service.js';
 import type { LockedMetadata } from './locked.decorator.js';
 import type { LockSkippedEvent } from './zzlock-observer.js';
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
+
+const logger = new Logger('ZZLock');
+
+/** Methods already warned about returning an Observable without declaring it. */
+const warnedUndeclared = new WeakSet<LockedMetadata>();
 
 /** A lock taken for one call, and when. */
 interface Taken {
@@ -109,13 +116,28 @@ function lockedObservable(
   });
 }
 
-/** The method's Observable, holding `taken` until it completes, errors or is unsubscribed. */
+/**
+ * The Observable of a method that does not declare `: Observable<…>` (so the lock was taken at the
+ * call, before the Observable existed), holding `taken` until its one subscription completes,
+ * errors or is unsubscribed. It can be subscribed once: a second subscriber would run outside the
+ * lock, so it gets a LockConfigError instead. Warns once per method.
+ */
 function holdWhileObserved(
   service: LockService,
   metadata: LockedMetadata,
   taken: Taken,
   source: Observable<unknown>,
 ): Observable<unknown> {
+  if (!warnedUndeclared.has(metadata)) {
+    warnedUndeclared.add(metadata);
+    logger.warn(
+      `${metadata.method}() returned an Observable without declaring it: its lock "${taken.handle.name}" ` +
+        'is taken at the call and held until the first subscription ends (until shutdown if it is ' +
+        'never subscribed), and the Observable can be subscribed only once. Declare the return type ' +
+        '`: Observable<…>` so that the lock is taken per subscription.',
+    );
+  }
+  let subscribed = false;
   let released = false;
   const finish = (): Promise<void> => {
     if (released) return Promise.resolve();
@@ -123,6 +145,19 @@ function holdWhileObserved(
     return release(service, metadata, taken);
   };
   return new Observable<unknown>((subscriber) => {
+    if (subscribed) {
+      subscriber.error(
+        new LockConfigError(
+          '@Locked',
+          `the Observable returned by ${metadata.method}() was subscribed to again, and its lock ` +
+            "was taken once, at the call; declare the method's return type `: Observable<…>` so " +
+            'that the lock is taken per subscription',
+          metadata.method,
+        ),
+      );
+      return undefined;
+    }
+    subscribed = true;
     const inner = service.manager.runHolding(taken.handle, () =>
       source.subscribe({
         next: (value) => subscriber.next(value),
@@ -172,7 +207,7 @@ async function take(
       reason,
       method: metadata.method,
     };
-    service.reportSkipped(event);
+    reportLockSkipped(service, event);
     return undefined;
   }
 }
@@ -186,5 +221,5 @@ function skipReason(error: unknown): LockSkippedEvent['reason'] | undefined {
 
 /** Releases at once, or at `minHoldMs` after acquisition (without waiting for it). */
 function release(service: LockService, metadata: LockedMetadata, taken: Taken): Promise<void> {
-  return service.releaseAt(taken.handle, taken.acquiredAt + metadata.minHoldMs);
+  return releaseLockAt(service, taken.handle, taken.acquiredAt + metadata.minHoldMs);
 }

@@ -3,6 +3,7 @@ import { Observable, throwError } from 'rxjs';
 import {
   LockConfigError,
   ZZLOCK_DEFAULTS,
+  rejectUnknownKeys,
   validateDurationMs,
   validateLockName,
   validateTtl,
@@ -19,6 +20,10 @@ import {
  * What a `@Locked` method does when its lock stays busy past `waitMs`: `'throw'` a
  * `LockBusyError` (`waitMs` 0) or `LockTimeoutError`, or `'skip'` the call (it resolves
  * `undefined`, is logged at debug and counted in `zzlock_skipped_total`).
+ *
+ * `'skip'` is meant for cron jobs and other fire-and-forget work. On an HTTP route a skipped call
+ * answers `200` (`201` for `@Post`) with an empty body, which a client takes for success: keep
+ * `'throw'` on routes, so a busy lock answers `423 Locked` with `Retry-After`.
  * @default 'throw'
  * @example
  * @Locked('nightly', { onBusy: 'skip' })
@@ -43,7 +48,8 @@ export interface LockedOptions {
    */
   waitMs?: number;
   /**
-   * What to do when the lock stays busy: throw, or skip the call.
+   * What to do when the lock stays busy: throw, or skip the call. On an HTTP route, `'skip'`
+   * answers 200/201 with an empty body: use `'throw'` there (423 Locked).
    * @default 'throw'
    */
   onBusy?: LockedBusyPolicy;
@@ -61,11 +67,22 @@ export interface LockedOptions {
    */
   label?: string;
   /**
-   * `Retry-After` of the HTTP 423 answer when a route's lock is busy, in seconds (at least 1).
+   * `Retry-After` of the HTTP answer when a route's lock is busy (423) or refused because the
+   * application is shutting down (503), in seconds (at least 1).
    * @default 1
    */
   retryAfter?: number;
 }
+
+/** Every key of {@link LockedOptions}; anything else is a typo and fails at class definition. */
+const LOCKED_OPTION_KEYS = Object.keys({
+  ttl: true,
+  waitMs: true,
+  onBusy: true,
+  minHoldMs: true,
+  label: true,
+  retryAfter: true,
+} satisfies Record<keyof LockedOptions, true>);
 
 /**
  * The lock name of a `@Locked` method: a fixed string, or a function of the method's arguments
@@ -95,11 +112,14 @@ export interface LockedMetadata {
   readonly onBusy: LockedBusyPolicy;
   /** Minimum hold from acquisition, in ms. */
   readonly minHoldMs: number;
-  /** `Retry-After` of a 423 answer, in seconds. */
+  /** `Retry-After` of a 423 or 503 answer, in seconds. */
   readonly retryAfter: number;
   /** The wrapped method, as `Class.method`. */
   readonly method: string;
-  /** True when the method is declared to return an Observable: the lock is taken per subscription. */
+  /**
+   * True when the method is declared to return an Observable (`design:returntype`): the lock is
+   * taken per subscription.
+   */
   readonly returnsObservable: boolean;
 }
 
@@ -113,16 +133,26 @@ type LockableMethod<Args extends unknown[]> = (...args: [...Args, ...never[]]) =
  * written above or below `@Cron`, `@Get` and the like.
  *
  * The method always returns a Promise (the lock is awaited first), except one declared to return
- * an `Observable`: it returns an Observable that takes the lock on subscription and keeps it until
- * completion, error or unsubscription. Nested `@Locked` or `withLock()` calls of the same name in
- * the call chain are re-entrant. Inside, `LockService.current()` gives the handle.
+ * an `Observable` (`method(): Observable<T>`, read from TypeScript's `design:returntype`): it
+ * returns an Observable that takes the lock on subscription and keeps it until completion, error
+ * or unsubscription, once per subscription. A method that returns an Observable without declaring
+ * it (an inferred return type) gets the lock at the call and keeps it until the returned
+ * Observable's subscription ends; never subscribed, it is held until shutdown, and a second
+ * subscription fails with `LockConfigError`. zzlock warns once per such method: declare the type.
+ *
+ * Re-entrancy is per async call chain: nested `@Locked` or `withLock()` calls of the same name in
+ * the chain return at once, and so do calls the holder starts in parallel (`Promise.all`), which
+ * therefore share the lock rather than exclude each other. Inside, `LockService.current()` gives
+ * the handle.
  *
  * On a route that `LockInterceptor` covers (the module registers it globally), a busy lock
- * answers `423 Locked` with `Retry-After`.
+ * answers `423 Locked` with `Retry-After`, and a lock refused because the application is shutting
+ * down answers `503`. `onBusy: 'skip'` on a route answers 200/201 with an empty body: keep
+ * `'throw'` there.
  *
  * @param name The lock name, or a function of the method's arguments that returns it.
  * @param ttlOrOptions The lease TTL in seconds, or {@link LockedOptions}.
- * @throws LockConfigError at class definition when an option is invalid
+ * @throws LockConfigError at class definition when an option is invalid or unknown
  *
  * @example
  * @Locked('report', 30)
@@ -224,6 +254,7 @@ function normalizeOptions(
       options,
     );
   }
+  rejectUnknownKeys(options, LOCKED_OPTION_KEYS, '@Locked');
   const onBusy = options.onBusy ?? ZZLOCK_NEST_DEFAULTS.onBusy;
   if (onBusy !== 'throw' && onBusy !== 'skip') {
     throw new LockConfigError('onBusy', "onBusy is 'throw' or 'skip'", onBusy);

@@ -111,8 +111,9 @@ const MODULE_ONLY_KEYS = ['store', 'metrics'] as const;
 const UNUSED_ENDPOINT = 'http://127.0.0.1:2379';
 
 /**
- * Validates module options and applies defaults.
+ * Validates module options and applies defaults (the `ZZLOCK_OPTIONS` provider).
  * @throws LockConfigError naming the wrong option
+ * @internal not exported from the package
  * @example
  * resolveModuleOptions({ store: 'memory', ttl: 5 }).client.ttl; // 5
  */

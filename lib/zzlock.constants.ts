@@ -4,8 +4,8 @@
  */
 
 /**
- * Token of the options exactly as given to `ZZLockModule.forRoot()` / `forRootAsync()`.
- * Most code wants {@link ZZLOCK_OPTIONS} (validated, defaults applied) instead.
+ * Token of the options exactly as given to `ZZLockModule.forRoot()` / `forRootAsync()`, exported
+ * by `ZZLockModule`. Most code wants {@link ZZLOCK_OPTIONS} (validated, defaults applied) instead.
  *
  * @example
  * constructor(@Inject(ZZLOCK_MODULE_OPTIONS) private readonly raw: ZZLockModuleOptions) {}

@@ -1,4 +1,4 @@
-import { Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Module, type BeforeApplicationShutdown, type OnApplicationShutdown } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { ZZLockHealthIndicator } from './health/zzlock.health-indicator.js';
 import { createLockManager } from './lock-manager.factory.js';
@@ -12,9 +12,15 @@ import { resolveModuleOptions } from './zzlock-module-options.js';
 /**
  * Distributed locks on etcd for a Nest application: provides `LockService`, binds every
  * `@Locked` method, maps busy routes to 423 (`LockInterceptor`), registers Prometheus metrics
- * when prom-client is installed, provides `ZZLockHealthIndicator` for terminus, and on shutdown
- * stops new acquisitions, lets running holders finish (`shutdownGraceMs`), deletes its keys,
- * revokes its leases and closes the etcd client. Global unless `isGlobal: false`.
+ * when prom-client is installed, provides `ZZLockHealthIndicator` for terminus, and shuts down in
+ * two steps (with `app.enableShutdownHooks()` or `app.close()`): in `beforeApplicationShutdown`,
+ * before Nest closes the HTTP server, it stops new acquisitions and ends waiting ones (a route
+ * waiting for its lock answers 503); in `onApplicationShutdown` it lets running holders finish
+ * (`shutdownGraceMs`), deletes its keys, revokes its leases and closes the etcd client. Global
+ * unless `isGlobal: false`.
+ *
+ * Exports `LockService`, `ZZLockHealthIndicator` and the tokens `ZZLOCK_OPTIONS`,
+ * `ZZLOCK_MODULE_OPTIONS` and `ZZLOCK_MANAGER`.
  *
  * Options are validated at boot: a wrong one fails the boot with a `LockConfigError` naming it.
  *
@@ -44,17 +50,35 @@ import { resolveModuleOptions } from './zzlock-module-options.js';
     ZZLockMetrics,
     ZZLockHealthIndicator,
   ],
-  exports: [LockService, ZZLOCK_MANAGER, ZZLOCK_OPTIONS, ZZLockHealthIndicator],
+  exports: [
+    LockService,
+    ZZLOCK_MANAGER,
+    ZZLOCK_OPTIONS,
+    ZZLOCK_MODULE_OPTIONS,
+    ZZLockHealthIndicator,
+  ],
 })
-export class ZZLockModule extends ZZLockConfigurableModule implements OnApplicationShutdown {
+export class ZZLockModule
+  extends ZZLockConfigurableModule
+  implements BeforeApplicationShutdown, OnApplicationShutdown
+{
   /** @param lockService The application's lock service, closed on shutdown. */
   constructor(private readonly lockService: LockService) {
     super();
   }
 
   /**
-   * Runs after the HTTP server stopped taking requests: releases `minHoldMs` locks, lets running
-   * holders finish within `shutdownGraceMs`, deletes keys, revokes leases, closes the client.
+   * Runs before Nest closes the HTTP server: refuses new acquisitions and ends the waiting ones
+   * with `LockClientClosedError` (503 on a route), so queued requests end and the server can
+   * close. Locks already held stay held.
+   */
+  beforeApplicationShutdown(): void {
+    this.lockService.stopAcquiring();
+  }
+
+  /**
+   * Runs after the HTTP server has closed: releases `minHoldMs` locks, lets running holders finish
+   * within `shutdownGraceMs`, deletes keys, revokes leases, closes the client.
    */
   async onApplicationShutdown(): Promise<void> {
     await this.lockService.shutdown();

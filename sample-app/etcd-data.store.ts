@@ -1,6 +1,7 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Etcd3, type IOptions, type Namespace } from 'etcd3';
+import { LockService } from '../lib/index.js';
 import { readEtcdSettings } from './sample-config.js';
 
 /** Deadline of each data call to etcd, in ms. */
@@ -24,7 +25,10 @@ export class EtcdDataStore implements OnApplicationShutdown {
   /** Created once: each etcd3 namespace opens its own watch manager. */
   readonly #data: Namespace;
 
-  constructor(config: ConfigService) {
+  constructor(
+    config: ConfigService,
+    private readonly locks: LockService,
+  ) {
     const settings = readEtcdSettings(config);
     const options: IOptions = {
       hosts: settings.endpoints,
@@ -89,8 +93,14 @@ export class EtcdDataStore implements OnApplicationShutdown {
     await this.#data.put(key).value(JSON.stringify(value)).exec();
   }
 
-  /** Closes the data client when the app shuts down. */
-  onApplicationShutdown(): void {
+  /**
+   * Closes the data client when the app shuts down, once zzlock has shut down: Nest runs this hook
+   * before ZZLockModule's (a global module's hooks run last), and a locked grab or settlement
+   * still running needs the client until it finishes. `shutdown()` lets holders finish (within
+   * `shutdownGraceMs`) and is the same promise ZZLockModule awaits after us.
+   */
+  async onApplicationShutdown(): Promise<void> {
+    await this.locks.shutdown();
     this.#client.close();
   }
 }

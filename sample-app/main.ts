@@ -12,7 +12,8 @@ import { readServerSettings } from './sample-config.js';
  */
 async function bootstrap(): Promise<void> {
   const app = await NestFactory.create(AppModule);
-  // On SIGTERM/SIGINT: stop taking requests, let holders finish, delete lock keys, revoke leases.
+  // On SIGTERM/SIGINT: refuse new lock acquisitions (a grab still waiting answers 503), close the
+  // HTTP server, let holders finish, close the data client, delete lock keys, revoke leases.
   app.enableShutdownHooks();
   collectDefaultMetrics();
   const { port, host, replicaId } = readServerSettings(app.get(ConfigService));

@@ -69,9 +69,16 @@ export interface ZZLockHealthCheckOptions {
  * Health of zzlock's lock store for `@nestjs/terminus` (11 or later; an optional peer, loaded
  * only when a check runs). For etcd it probes every configured member with a client of its own
  * and a short deadline, reporting per member: reachable, latency, member id, leader id, Raft
- * term, db size and errors, plus this process's session leases. It is down when a majority of
- * the members is unreachable, or when no reachable member knows a leader. A memory store is
- * always up.
+ * term, db size and errors (alarms), plus this process's session leases. It is down when:
+ * - a majority of the configured members is unreachable;
+ * - no reachable member knows a leader (the cluster has no quorum). The rule is "a reachable
+ *   member knows a leader", not "the leader itself is reachable": `endpoints` may list only part
+ *   of the cluster (a proxy, a subset of members), so the leader may well be healthy and simply
+ *   not among the probed endpoints;
+ * - a reachable member reports an alarm `NOSPACE` or `CORRUPT`: etcd then refuses writes, so no
+ *   lock can be taken (NOSPACE: compact and defragment, then `etcdctl alarm disarm`).
+ *
+ * A memory store is always up.
  *
  * Provided and exported by `ZZLockModule`.
  *
@@ -148,6 +155,11 @@ export class ZZLockHealthIndicator {
       details.message = 'no reachable etcd member knows a leader: the cluster has no quorum';
       return { details, up: false };
     }
+    const alarms = writeBlockingAlarms(reachable);
+    if (alarms.length > 0) {
+      details.message = alarmMessage(alarms);
+      return { details, up: false };
+    }
     return { details, up: true };
   }
 
@@ -172,4 +184,34 @@ export class ZZLockHealthIndicator {
     })();
     return this.#indicators;
   }
+}
+
+/** etcd alarms under which the cluster refuses writes, hence lock acquisitions. */
+type WriteBlockingAlarm = 'NOSPACE' | 'CORRUPT';
+
+/**
+ * The write-blocking alarms the members report. etcd's status lists each active alarm as an
+ * error such as `memberID:10276657743932975437 alarm:NOSPACE `.
+ */
+function writeBlockingAlarms(members: readonly EtcdMemberHealth[]): WriteBlockingAlarm[] {
+  const found = new Set<WriteBlockingAlarm>();
+  for (const member of members) {
+    for (const error of member.errors ?? []) {
+      const alarm = /\balarm:\s*(NOSPACE|CORRUPT)\b/.exec(error)?.[1] as
+        WriteBlockingAlarm | undefined;
+      if (alarm !== undefined) found.add(alarm);
+    }
+  }
+  return [...found].sort();
+}
+
+function alarmMessage(alarms: readonly WriteBlockingAlarm[]): string {
+  const remedies = alarms.map((alarm) =>
+    alarm === 'NOSPACE'
+      ? 'NOSPACE: the database exceeded its quota (--quota-backend-bytes); compact the history, ' +
+        'defragment every member, then disarm the alarm (etcdctl alarm disarm)'
+      : "CORRUPT: a member's data is corrupt; restore it from a snapshot, then disarm the alarm " +
+        '(etcdctl alarm disarm)',
+  );
+  return `etcd refuses writes, so no lock can be acquired: alarm ${remedies.join('; alarm ')}`;
 }

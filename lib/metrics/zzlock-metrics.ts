@@ -44,11 +44,13 @@ function outcomeOf(event: LockAcquireFailedEvent): string {
  * metrics are registered at module init with no configuration (prom-client's global registry,
  * or `metrics.registry`) and fed by a lock observer; without it, or with `metrics: false`,
  * nothing happens. Metrics already in the registry (another app in the same process) are reused.
+ * A provider of `ZZLockModule`, not exported: read the metrics from the registry.
  *
  * @example
  * // GET /metrics in your app, with prom-client's global registry:
  * @Get('metrics') metrics() { return register.metrics(); }
  * // zzlock_acquire_duration_seconds_bucket{lock="nightly",outcome="acquired",le="0.005"} 3
+ * @internal
  */
 @Injectable()
 export class ZZLockMetrics implements OnModuleInit {

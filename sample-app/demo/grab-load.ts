@@ -11,7 +11,7 @@ export type GrabStatus =
   | 'granted'
   /** 409 `empty`: no share left. */
   | 'empty'
-  /** 409 `stale-fence` / `concurrent-write`: the write was refused. */
+  /** 409 `stale-fence` / `concurrent-write` / `lock-lost`: the write was refused. */
   | 'refused'
   /** 423 after every retry: the lock stayed busy. */
   | 'busy'

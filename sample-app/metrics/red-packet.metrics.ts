@@ -5,7 +5,7 @@ import { Counter, register } from 'prom-client';
 export type GrabMode = 'locked' | 'unlocked';
 
 /** How a grab ended. */
-export type GrabOutcome = 'granted' | 'empty' | 'stale-fence' | 'concurrent-write';
+export type GrabOutcome = 'granted' | 'empty' | 'stale-fence' | 'concurrent-write' | 'lock-lost';
 
 const GRABS_METRIC = 'redpacket_grabs_total';
 

@@ -7,7 +7,9 @@ export type PacketConflictReason =
   /** The write carried a fencing token older than the packet's: its holder had lost the lock. */
   | 'stale-fence'
   /** The packet changed between read and write although the lock was held. */
-  | 'concurrent-write';
+  | 'concurrent-write'
+  /** The packet's lock was lost before the write (lease not renewed in time): nothing was written. */
+  | 'lock-lost';
 
 /** 404: no packet with this id. */
 export function packetNotFound(id: string): NotFoundException {

@@ -41,7 +41,7 @@ export interface CreatePacketBody {
  * - `POST /packets` `{ total, shares }` → 201 with the packet
  * - `GET /packets/:id` → the packet, with its ledger of grants
  * - `POST /packets/:id/grab` → 200 `{ amount, remaining, … }` under the packet's lock;
- *   409 `{ reason: 'empty' | 'stale-fence' | … }`; 423 with `Retry-After` when the lock stayed busy
+ *   409 `{ reason: 'empty' | 'stale-fence' | 'concurrent-write' | 'lock-lost' }`; 423 with `Retry-After` when the lock stayed busy
  * - `POST /packets/:id/grab-unlocked` → the same without the lock (shows the overspend)
  * - `POST /packets/:id/close` → refunds what is left (manual `LockService` use)
  */

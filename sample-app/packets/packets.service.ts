@@ -102,7 +102,14 @@ export class PacketsService {
     }
     const grant = this.#draw(packet, fence.toString());
     await delay(LOCK_SETTINGS.grabWorkMs); // the business work a real grab does (payment, audit…)
-    lock.signal.throwIfAborted(); // lost the lock meanwhile: do not write at all
+    if (lock.signal.aborted) {
+      // Lost the lock meanwhile: do not write at all; the client may retry.
+      this.metrics.grab('locked', 'lock-lost');
+      throw packetConflict(
+        'lock-lost',
+        `The lock of packet ${id} was lost before the write, so nothing was written; retry`,
+      );
+    }
     const next = withGrant(packet, grant, fence.toString());
     if (!(await this.store.replaceIfUnchanged(packetKey(id), next, read.modRevision))) {
       // Someone wrote the packet after our read: find out whether we are the stale one.

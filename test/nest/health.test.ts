@@ -1,5 +1,6 @@
 // ZZLockHealthIndicator through terminus, on a real 3-member etcd cluster: up with per-member
-// details, one member down while the whole stays up, no quorum → down; a memory store is up.
+// details, one member down while the whole stays up, no quorum → down; an etcd over its space
+// quota (NOSPACE alarm: writes refused) → down; a memory store is up.
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -7,15 +8,17 @@ import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
+import { Etcd3 } from 'etcd3';
 import {
   LockService,
+  StoreUnavailableError,
   ZZLockHealthIndicator,
   ZZLockModule,
   type EtcdMemberHealth,
   type LockHandle,
   type ZZLockHealthDetails,
 } from '../../lib/index.js';
-import { startEtcdCluster, type EtcdCluster } from '../support/index.js';
+import { startEtcd, startEtcdCluster, type EtcdCluster } from '../support/index.js';
 import { waitFor } from './helpers.js';
 
 const namespace = 'nest-health/';
@@ -143,6 +146,55 @@ describe('ZZLockHealthIndicator on a 3-member etcd cluster', () => {
     assert.equal(locks.reachable, 1);
     assert.match(locks.message ?? '', /majority of etcd members is unreachable/);
     assert.equal(locks.members?.filter((m) => !m.reachable).length, 2);
+  });
+});
+
+describe('ZZLockHealthIndicator when etcd raises a NOSPACE alarm', () => {
+  const quotaBytes = 1024 * 1024;
+  let etcd: EtcdCluster;
+
+  before(async () => {
+    etcd = await startEtcd({ extraArgs: ['--quota-backend-bytes', String(quotaBytes)] });
+  });
+  after(async () => etcd?.stop());
+
+  it('is down, saying that writes are refused and what to do, once etcd is over its quota', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [ZZLockModule.forRoot({ endpoints: etcd.endpoints, namespace, metrics: false })],
+    }).compile();
+    await moduleRef.init();
+    const indicator = moduleRef.get(ZZLockHealthIndicator);
+    const filler = new Etcd3({ hosts: etcd.endpoints });
+    try {
+      assert.equal((await indicator.isHealthy('locks')).locks.status, 'up');
+
+      // Fill the 1 MiB backend until etcd refuses a put and raises the alarm.
+      const value = Buffer.alloc(64 * 1024, 'x');
+      let refused: unknown;
+      for (let index = 0; index < 200 && refused === undefined; index += 1) {
+        await filler
+          .put(`fill/${index}`)
+          .value(value)
+          .catch((error: unknown) => (refused = error));
+      }
+      assert.match(String(refused), /database space exceeded/);
+
+      const { locks } = await indicator.isHealthy('locks');
+      assert.equal(locks.status, 'down', JSON.stringify(locks));
+      assert.equal(locks.reachable, 1);
+      assert.match(locks.members?.[0]?.errors?.join(' ') ?? '', /alarm:NOSPACE/);
+      assert.match(locks.message ?? '', /etcd refuses writes, so no lock can be acquired/);
+      assert.match(locks.message ?? '', /NOSPACE/);
+      assert.match(locks.message ?? '', /compact.*defragment.*etcdctl alarm disarm/);
+      // And it is right: the lock service cannot take a lock.
+      await assert.rejects(
+        moduleRef.get(LockService).acquire('after-nospace', { waitMs: 0 }),
+        StoreUnavailableError,
+      );
+    } finally {
+      filler.close();
+      await moduleRef.close();
+    }
   });
 });
 

@@ -3,8 +3,26 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { LoggerService } from '@nestjs/common';
 
 export { leftovers, waitFor } from '../support/index.js';
+
+/**
+ * A Nest logger that keeps warnings (as `context: message`) and drops everything else: pass it
+ * as `NestFactory.create(…, { logger })` to assert on zzlock's warnings.
+ */
+export class WarningRecorder implements LoggerService {
+  readonly warnings: string[] = [];
+
+  warn(message: unknown, context?: string): void {
+    this.warnings.push(`${context ?? ''}: ${String(message)}`);
+  }
+  log(): void {}
+  error(): void {}
+  debug(): void {}
+  verbose(): void {}
+  fatal(): void {}
+}
 
 /** A Nest fixture app running in its own process. */
 export interface FixtureProcess {

@@ -1,6 +1,7 @@
 // @Locked mechanics in a Nest app started as a user would (NestFactory, real HTTP, real etcd):
 // decorator order around @Get/@Cron/@Interval, Observable handlers, re-entrancy, minHoldMs,
-// busy policies, binding, two apps in one process, and option validation at boot.
+// busy policies, binding (also with one ZZLockModule per feature module), two apps in one
+// process, and option validation at boot.
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -30,12 +31,15 @@ import {
   ZZLockModule,
   type LockedMetadata,
   type LockHandle,
+  type LockedOptions,
   type ZZLockModuleOptions,
 } from '../../lib/index.js';
 import { startEtcd, type EtcdCluster } from '../support/index.js';
-import { leftovers, waitFor } from './helpers.js';
+import { leftovers, waitFor, WarningRecorder } from './helpers.js';
 
 const namespace = 'nest-decorator/';
+/** Every app of this file logs its warnings here (Nest's logger is process-wide). */
+const recorder = new WarningRecorder();
 const NEVER = '0 0 1 1 *'; // once a year: registered, fired by hand
 
 /** A promise the test resolves. */
@@ -151,6 +155,47 @@ class Jobs {
   }
 }
 
+/** Locks through the ZZLockModule of its own feature module; `current()` proves which one. */
+@Injectable()
+class FeatureAJobs {
+  constructor(private readonly locks: LockService) {}
+
+  @Locked('feature-a')
+  async run(): Promise<string> {
+    return this.locks.current().name;
+  }
+}
+
+@Injectable()
+class FeatureBJobs {
+  constructor(private readonly locks: LockService) {}
+
+  @Locked('feature-b')
+  async run(): Promise<string> {
+    return this.locks.current().name;
+  }
+}
+
+/** Gets LockService through a shared module that re-exports its ZZLockModule. */
+@Injectable()
+class FeatureCJobs {
+  constructor(private readonly locks: LockService) {}
+
+  @Locked('feature-c')
+  async run(): Promise<string> {
+    return this.locks.current().name;
+  }
+}
+
+/** In a module that imports no ZZLockModule at all. */
+@Injectable()
+class OrphanJobs {
+  @Locked('orphan')
+  async run(): Promise<string> {
+    return 'orphan ran';
+  }
+}
+
 function appModule(options: ZZLockModuleOptions) {
   @Module({
     imports: [ScheduleModule.forRoot(), ZZLockModule.forRoot(options)],
@@ -181,7 +226,7 @@ describe('@Locked in a Nest application on etcd', () => {
     other = new LockClient({ endpoints: etcd.endpoints, namespace });
     app = await NestFactory.create(
       appModule({ endpoints: etcd.endpoints, namespace, ttl: 5, metrics: { registry } }),
-      { logger: false },
+      { logger: recorder },
     );
     await app.listen(0, '127.0.0.1');
     base = await app.getUrl();
@@ -272,6 +317,78 @@ describe('@Locked in a Nest application on etcd', () => {
     );
   });
 
+  it('lets an undeclared Observable be subscribed once, and warns once per method', async () => {
+    const gate = new Gate();
+    const stream = await app.get(Jobs).undeclared(gate);
+    const first = new Promise((resolve) => stream.subscribe(resolve));
+    // A second subscriber would run outside the lock taken at the call: it gets an error.
+    await assert.rejects(
+      new Promise((resolve, reject) => stream.subscribe({ next: resolve, error: reject })),
+      (error: unknown) => {
+        assert.ok(error instanceof LockConfigError, String(error));
+        assert.match(error.message, /Jobs\.undeclared\(\) was subscribed to again/);
+        assert.match(error.message, /declare the method's return type `: Observable<…>`/);
+        return true;
+      },
+    );
+    assert.equal(await tryElsewhere('undeclared'), null, 'the first subscription still holds it');
+    gate.open();
+    assert.equal(await first, 'undeclared done');
+    await waitFor(
+      'the lock to be released',
+      async () => (await tryElsewhere('undeclared')) !== null,
+    );
+    const warned = recorder.warnings.filter((line) => line.includes('Jobs.undeclared()'));
+    assert.equal(warned.length, 1, `one warning for two calls: ${JSON.stringify(warned)}`);
+    assert.match(warned[0]!, /^ZZLock: .*returned an Observable without declaring it/);
+    assert.match(warned[0]!, /Declare the return type `: Observable<…>`/);
+  });
+
+  it('binds each module to the ZZLockModule it imports, never to another one', async () => {
+    const zzlock = (prefix: string) =>
+      ZZLockModule.forRoot({
+        endpoints: etcd.endpoints,
+        namespace: `${namespace}${prefix}/`,
+        isGlobal: false,
+        interceptor: false,
+        metrics: false,
+      });
+    @Module({ imports: [zzlock('a')], providers: [FeatureAJobs] })
+    class FeatureA {}
+    @Module({ imports: [zzlock('b')], providers: [FeatureBJobs] })
+    class FeatureB {}
+    const sharedLocks = zzlock('c');
+    @Module({ imports: [sharedLocks], exports: [sharedLocks] })
+    class SharedLocks {}
+    @Module({ imports: [SharedLocks], providers: [FeatureCJobs] })
+    class FeatureC {}
+    @Module({ providers: [OrphanJobs] })
+    class Orphans {}
+    @Module({ imports: [FeatureA, FeatureB, FeatureC, Orphans] })
+    class Features {}
+
+    const features = await NestFactory.createApplicationContext(Features, { logger: recorder });
+    try {
+      assert.equal(await features.get(FeatureAJobs).run(), 'feature-a');
+      assert.equal(await features.get(FeatureBJobs).run(), 'feature-b');
+      assert.equal(await features.get(FeatureCJobs).run(), 'feature-c');
+      // No module of its own: bound to the first ZZLockModule, the others keep it and warn.
+      assert.equal(await features.get(OrphanJobs).run(), 'orphan ran');
+      const orphan = recorder.warnings.filter((line) => line.includes('OrphanJobs'));
+      assert.equal(orphan.length, 2, JSON.stringify(orphan));
+      assert.match(orphan[0]!, /stay bound to the LockService of the ZZLockModule that found them/);
+      assert.match(orphan[0]!, /Use one ZZLockModule per application/);
+      for (const jobs of ['FeatureAJobs', 'FeatureBJobs', 'FeatureCJobs']) {
+        assert.ok(!recorder.warnings.some((line) => line.includes(jobs)), `no warning for ${jobs}`);
+      }
+    } finally {
+      await features.close();
+    }
+    for (const prefix of ['a', 'b', 'c']) {
+      assert.deepEqual((await leftovers(etcd.endpoints, `${namespace}${prefix}/`)).keys, []);
+    }
+  });
+
   it('is re-entrant for nested @Locked and withLock of the same name', async () => {
     assert.deepEqual(await app.get(Jobs).outer(), { outer: 1, inner: 2, withLock: 2 });
     assert.notEqual(await tryElsewhere('re'), null, 'released after the outermost hold');
@@ -325,7 +442,7 @@ describe('@Locked in a Nest application on etcd', () => {
   it('runs a second application in the same process with its own LockService', async () => {
     const second = await NestFactory.create(
       appModule({ endpoints: etcd.endpoints, namespace, metrics: { registry } }),
-      { logger: false },
+      { logger: recorder },
     );
     try {
       await second.init();
@@ -391,6 +508,22 @@ describe('ZZLockModule options', () => {
     assert.throws(() => Locked('x', 0), /ttl/);
     assert.throws(() => Locked('', 5), /name/);
     assert.throws(() => Locked('x', { minHoldMs: -1 }), /minHoldMs/);
+  });
+
+  it('rejects unknown @Locked options (a misspelt onBusy) when the class is defined', () => {
+    assert.throws(
+      () => Locked('x', { onbusy: 'skip' } as LockedOptions),
+      (error: unknown) => {
+        assert.ok(error instanceof LockConfigError, String(error));
+        assert.equal(error.option, 'onbusy');
+        assert.match(
+          error.message,
+          /@Locked has no option "onbusy"; known options are ttl, waitMs, onBusy/,
+        );
+        return true;
+      },
+    );
+    assert.throws(() => Locked('x', { ttl: 5, wait: 100 } as LockedOptions), /"wait"/);
   });
 
   it("boots with store 'memory' and no endpoints, and runs @Locked methods (memory mechanics)", async () => {

@@ -1,9 +1,10 @@
 // Prometheus series after locking (labelled by declared name, never per-entity keys), and a
-// shutdown that stops new acquisitions, lets running holders finish, and leaves no keys or leases.
+// shutdown that stops new acquisitions (a request waiting for a lock answers 503 before the HTTP
+// server closes), lets running holders finish, and leaves no keys or leases.
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Injectable, Module, type INestApplication } from '@nestjs/common';
+import { Controller, Get, Injectable, Module, Param, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { Registry, register } from 'prom-client';
@@ -16,6 +17,7 @@ import {
   ZZLOCK_MANAGER,
   ZZLockModule,
   type LockManager,
+  type LockUnavailableResponseBody,
   type ZZLockModuleOptions,
 } from '../../lib/index.js';
 import { startEtcd, type EtcdCluster } from '../support/index.js';
@@ -56,8 +58,22 @@ class Jobs {
   }
 }
 
+@Controller('wait')
+class WaitController {
+  /** Waits for its lock without bound: only shutdown can end the wait. */
+  @Get(':name')
+  @Locked((name: string) => name, { waitMs: Infinity, retryAfter: 2 })
+  wait(@Param('name') name: string) {
+    return { name };
+  }
+}
+
 function appModule(options: ZZLockModuleOptions) {
-  @Module({ imports: [ZZLockModule.forRoot(options)], providers: [Jobs] })
+  @Module({
+    imports: [ZZLockModule.forRoot(options)],
+    controllers: [WaitController],
+    providers: [Jobs],
+  })
   class AppModule {}
   return AppModule;
 }
@@ -159,6 +175,61 @@ describe('metrics and shutdown on etcd', () => {
     await other.close(); // the test's own client, which held locks in the previous test
     assert.deepEqual(await leftovers(etcd.endpoints, namespace), { keys: [], leases: [] });
   });
+});
+
+describe('shutdown with requests waiting for a lock', () => {
+  let etcd: EtcdCluster;
+
+  before(async () => (etcd = await startEtcd()));
+  after(async () => etcd?.stop());
+
+  // Without a timeout, the bug this guards against (the waiting request keeping the HTTP server,
+  // hence close(), open until waitMs: forever) would hang the run instead of failing it.
+  it(
+    'ends a request waiting for a lock with 503 + Retry-After, and close() resolves',
+    { timeout: 30_000 },
+    async () => {
+      const holder = new LockClient({ endpoints: etcd.endpoints, namespace });
+      const app = await NestFactory.create(
+        appModule({ endpoints: etcd.endpoints, namespace, metrics: false }),
+        { logger: false },
+      );
+      await app.listen(0, '127.0.0.1');
+      const base = await app.getUrl();
+      let closed: Promise<void> | undefined;
+      try {
+        const held = await holder.acquire('queued');
+        const answer = fetch(`${base}/wait/queued`);
+        await waitFor(
+          'the request to queue behind the holder',
+          async () => (await leftovers(etcd.endpoints, namespace)).keys.length === 2,
+        );
+
+        closed = app.close();
+        const response = await answer;
+        assert.equal(response.status, 503);
+        assert.equal(response.headers.get('retry-after'), '2');
+        assert.equal(
+          response.headers.get('connection'),
+          'close',
+          'frees the closing server at once',
+        );
+        const body = (await response.json()) as LockUnavailableResponseBody;
+        assert.equal(body.statusCode, 503);
+        assert.equal(body.error, 'Service Unavailable');
+        assert.equal(body.lock, 'queued');
+        assert.match(body.message, /closing or closed/);
+        await closed;
+
+        assert.equal(held.released, false, "another owner's lock is untouched");
+        await held.release();
+      } finally {
+        await (closed ?? app.close());
+        await holder.close();
+      }
+      assert.deepEqual(await leftovers(etcd.endpoints, namespace), { keys: [], leases: [] });
+    },
+  );
 });
 
 describe('metrics in the default registry', () => {

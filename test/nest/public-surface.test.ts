@@ -1,0 +1,87 @@
+// The package's public surface: lib/index.ts exports no internals, LockService's internal helpers
+// are neither callable on it nor in its declarations, and every token documented as injectable is
+// exported by ZZLockModule. Pure module mechanics: a memory store, no etcd.
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { describe, it } from 'node:test';
+import { Inject, Injectable, Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import * as api from '../../lib/index.js';
+import {
+  LockManager,
+  LockService,
+  ZZLOCK_MANAGER,
+  ZZLOCK_MODULE_OPTIONS,
+  ZZLOCK_OPTIONS,
+  ZZLockHealthIndicator,
+  ZZLockModule,
+  type ResolvedZZLockOptions,
+  type ZZLockModuleOptions,
+} from '../../lib/index.js';
+
+describe('public surface', () => {
+  it('exports no internals from the package entry', () => {
+    for (const internal of [
+      'LockedExplorer',
+      'createLockManager',
+      'resolveModuleOptions',
+      'ZZLockMetrics',
+      'ZZLOCK_INSTANCE_BINDING',
+      'runLocked',
+      'reportLockSkipped',
+      'releaseLockAt',
+      'ZZLockConfigurableModule',
+    ]) {
+      assert.ok(!(internal in api), `${internal} is exported from lib/index.ts`);
+    }
+    for (const exported of ['ZZLockModule', 'LockService', 'Locked', 'LockInterceptor']) {
+      assert.ok(exported in api, `${exported} is missing from lib/index.ts`);
+    }
+  });
+
+  it("keeps @Locked's helpers off LockService, at run time and in its declarations", async () => {
+    for (const member of ['reportSkipped', 'releaseAt']) {
+      assert.ok(!(member in LockService.prototype), `LockService.prototype.${member}`);
+    }
+    const declarations = await readFile(
+      new URL('../../lib/lock.service.d.ts', import.meta.url),
+      'utf8',
+    );
+    const classBody = declarations.slice(declarations.indexOf('export declare class LockService'));
+    assert.ok(classBody.length > 0);
+    assert.doesNotMatch(classBody, /\breportSkipped\b|\breleaseAt\(/);
+    assert.match(classBody, /\bstopAcquiring\(\): void;/);
+    assert.match(classBody, /\bshutdown\(\): Promise<void>;/);
+  });
+
+  it('lets a module that imports ZZLockModule inject every documented token', async () => {
+    @Injectable()
+    class Consumer {
+      constructor(
+        @Inject(ZZLOCK_MODULE_OPTIONS) readonly raw: ZZLockModuleOptions,
+        @Inject(ZZLOCK_OPTIONS) readonly options: ResolvedZZLockOptions,
+        @Inject(ZZLOCK_MANAGER) readonly manager: LockManager,
+        readonly locks: LockService,
+        readonly health: ZZLockHealthIndicator,
+      ) {}
+    }
+    @Module({
+      imports: [ZZLockModule.forRoot({ store: 'memory', metrics: false, isGlobal: false })],
+      providers: [Consumer],
+    })
+    class Feature {}
+
+    const moduleRef = await Test.createTestingModule({ imports: [Feature] }).compile();
+    try {
+      const consumer = moduleRef.get(Consumer);
+      assert.deepEqual(consumer.raw, { store: 'memory', metrics: false });
+      assert.equal(consumer.options.store, 'memory');
+      assert.ok(consumer.manager instanceof LockManager);
+      assert.equal(consumer.locks.manager, consumer.manager);
+      assert.ok(consumer.health instanceof ZZLockHealthIndicator);
+    } finally {
+      await moduleRef.close();
+    }
+  });
+});
