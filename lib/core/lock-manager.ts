@@ -90,6 +90,8 @@ type ChainScope = ReadonlyMap<string, { held: HeldLock; handle: LockHandle }>;
 export class LockManager {
   readonly #scope = new AsyncLocalStorage<ChainScope>();
   readonly #held = new Set<HeldLock>();
+  /** The held lock behind each handle this manager gave out. */
+  readonly #handles = new WeakMap<LockHandle, HeldLock>();
   readonly #observers: LockObserver[] = [];
   readonly #closing = new AbortController();
   #closed?: Promise<void>;
@@ -159,7 +161,7 @@ export class LockManager {
    */
   runHolding<T>(lock: LockHandle, fn: () => T): T {
     const entry = this.#scope.getStore()?.get(lock.name);
-    const held = this.#heldOf(lock);
+    const held = this.#handles.get(lock);
     if (held === undefined || entry?.held === held) return fn();
     const scope = new Map(this.#scope.getStore());
     scope.set(lock.name, { held, handle: lock });
@@ -213,12 +215,6 @@ export class LockManager {
       clearTimeout(timer);
     }
     await this.backend.close();
-  }
-
-  readonly #handles = new WeakMap<LockHandle, HeldLock>();
-
-  #heldOf(lock: LockHandle): HeldLock | undefined {
-    return this.#handles.get(lock);
   }
 
   async #acquire(

@@ -105,11 +105,6 @@ export class EtcdBackend implements LockBackend {
           );
   }
 
-  /** The underlying etcd3 client (for health checks); do not close it yourself. */
-  get client(): Etcd3 {
-    return this.#client;
-  }
-
   /** The live lease of each TTL in use: for health reports. */
   leaseStates(): LeaseState[] {
     return [...this.#sessions.values()].flatMap((session) => {
@@ -125,11 +120,6 @@ export class EtcdBackend implements LockBackend {
           ]
         : [];
     });
-  }
-
-  /** Number of locks this backend holds. */
-  get heldCount(): number {
-    return this.#held.size;
   }
 
   acquire(request: AcquireRequest): Promise<LockGrant | null> {

@@ -89,11 +89,6 @@ export class QueueWatch {
     };
   }
 
-  /** Number of waiters listening. */
-  get listenerCount(): number {
-    return this.#listeners.size;
-  }
-
   /** Cancels the watch. Idempotent; bounded by `timeoutMs`. */
   async close(timeoutMs = 1000, cancelledBy?: Error): Promise<void> {
     if (this.#closed) return;
