@@ -128,7 +128,8 @@ export class LockManager {
    *   LockClientClosedError, LockConfigError (bad input, before any network call)
    */
   async acquire(name: string, options: AcquireOptions = {}): Promise<LockHandle> {
-    const handle = await this.#acquire(name, options, options.waitMs);
+    // `options` may be anything a caller passed (null too): #acquire rejects it as LockConfigError.
+    const handle = await this.#acquire(name, options, options?.waitMs);
     if (handle === null) throw new LockBusyError(name);
     return handle;
   }

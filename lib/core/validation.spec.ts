@@ -1,104 +1,102 @@
-// Every bad input of the catalogue gets a LockConfigError naming the option, before any network
-// call: the client points at a closed port, so a call that reached the network would fail with
-// StoreUnavailableError instead.
+// Unit spec of the validators themselves: the limits (what is just accepted, what is just not),
+// the defaults they apply and the message they give. The catalogue of bad input through every entry
+// point (LockClient, LockService, @Locked, module options), against a real etcd, is
+// test/safety/bad-input.test.ts.
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
+import { ZZLOCK_DEFAULTS, ZZLOCK_LIMITS } from './defaults.js';
 import { LockConfigError } from './errors/lock-config.error.js';
-import { LockClient } from './lock-client.js';
-import type { LockClientOptions } from './lock-options.js';
+import {
+  resolveClientOptions,
+  validateDurationMs,
+  validateLockName,
+  validateTtl,
+} from './validation.js';
 
-const unreachable = ['http://127.0.0.1:1'];
+const endpoints = ['http://127.0.0.1:2379'];
 
-const isConfigError = (option: string) => (error: unknown) => {
+const configError = (option: string) => (error: unknown) => {
   assert.ok(error instanceof LockConfigError, `expected LockConfigError, got ${String(error)}`);
   assert.equal(error.code, 'ZZLOCK_CONFIG');
   assert.equal(error.option, option);
-  assert.match(error.message, new RegExp(`"${option}"`));
   return true;
 };
 
-describe('input validation', () => {
-  const locks = new LockClient({ endpoints: unreachable, callTimeoutMs: 200 });
-  after(() => locks.close());
-
-  const badNames: [string, unknown][] = [
-    ['empty', ''],
-    ['too long', 'x'.repeat(257)],
-    ['newline', 'a\nb'],
-    ['NUL', 'a\u0000b'],
-    ['DEL', 'a\u007fb'],
-    ['lone surrogate', 'a\ud800b'],
-    ['number', 42],
-    ['undefined', undefined],
-  ];
-  for (const [label, name] of badNames) {
-    it(`rejects a lock name that is ${label}`, async () => {
-      await assert.rejects(locks.acquire(name as string), isConfigError('name'));
-      await assert.rejects(locks.tryAcquire(name as string), isConfigError('name'));
-      await assert.rejects(
-        locks.withLock(name as string, () => undefined),
-        isConfigError('name'),
-      );
-    });
-  }
-
-  const badTtls: unknown[] = [0, -1, 1.5, 86_401, Number.NaN, Infinity, '10'];
-  for (const ttl of badTtls) {
-    it(`rejects ttl ${String(ttl)}`, async () => {
-      await assert.rejects(locks.acquire('x', { ttl: ttl as number }), isConfigError('ttl'));
-      await assert.rejects(locks.tryAcquire('x', { ttl: ttl as number }), isConfigError('ttl'));
-    });
-  }
-
-  const badWaits: unknown[] = [-1, Number.NaN, '100', -Infinity];
-  for (const waitMs of badWaits) {
-    it(`rejects waitMs ${String(waitMs)}`, async () => {
-      await assert.rejects(
-        locks.acquire('x', { waitMs: waitMs as number }),
-        isConfigError('waitMs'),
-      );
-    });
-  }
-
-  it('rejects a signal that is not an AbortSignal', async () => {
-    await assert.rejects(
-      locks.acquire('x', { signal: {} as AbortSignal }),
-      isConfigError('signal'),
-    );
-  });
-
-  it('accepts names with slashes, colons and Unicode (they are encoded, never nested)', async () => {
-    for (const name of ['order:42', 'a/b', '红包:1', 'x'.repeat(256)]) {
-      await assert.rejects(locks.tryAcquire(name), (error: unknown) => {
-        assert.ok(!(error instanceof LockConfigError), `${name} is valid`);
-        return true;
-      });
+describe('validateLockName', () => {
+  it('accepts any well-formed string of 1 to 256 characters without control characters', () => {
+    for (const name of ['a', 'order:42', 'a/b', '../x', '%2F', '红包:1', '🔒', 'x'.repeat(256)]) {
+      assert.equal(validateLockName(name), name);
     }
   });
 
-  const badOptions: [string, unknown][] = [
-    ['endpoints', { endpoints: [] }],
-    ['endpoints', { endpoints: ['127.0.0.1:2379'] }],
-    ['endpoints', { endpoints: 'ftp://x:1' }],
-    ['namespace', { endpoints: unreachable, namespace: '' }],
-    ['namespace', { endpoints: unreachable, namespace: 'shop' }],
-    ['namespace', { endpoints: unreachable, namespace: '/' }],
-    ['namepsace', { endpoints: unreachable, namepsace: 'shop/' }],
-    ['auth', { endpoints: unreachable, auth: null }],
-    ['tls', { endpoints: unreachable, tls: { cert: 'PEM' } }],
-    ['tls.ca', { endpoints: unreachable, tls: { ca: 42 } }],
-    ['certificate', { endpoints: unreachable, tls: { certificate: 'PEM' } }],
-    ['ttl', { endpoints: unreachable, ttl: 0 }],
-    ['waitMs', { endpoints: unreachable, waitMs: -5 }],
-    ['callTimeoutMs', { endpoints: unreachable, callTimeoutMs: 0 }],
-    ['callTimeoutMs', { endpoints: unreachable, callTimeoutMs: Infinity }],
-    ['shutdownGraceMs', { endpoints: unreachable, shutdownGraceMs: -1 }],
-    ['auth', { endpoints: unreachable, auth: { username: '', password: 'x' } }],
-    ['options', null],
-  ];
-  for (const [option, options] of badOptions) {
-    it(`rejects client option ${option} = ${JSON.stringify(options)}`, () => {
-      assert.throws(() => new LockClient(options as LockClientOptions), isConfigError(option));
+  it('stops at the limit: 256 characters pass, 257 do not', () => {
+    assert.equal(ZZLOCK_LIMITS.maxNameLength, 256);
+    assert.throws(() => validateLockName('x'.repeat(257)), configError('name'));
+  });
+
+  it('names the value in the message, shortened when long', () => {
+    assert.throws(
+      () => validateLockName(`a\n${'b'.repeat(200)}`),
+      (error: unknown) => {
+        assert.ok(error instanceof LockConfigError);
+        assert.match(
+          error.message,
+          /^Invalid zzlock option "name": .*control characters \(got "a\\nb+…"\)\.$/,
+        );
+        assert.ok(error.message.length < 250, error.message);
+        return true;
+      },
+    );
+  });
+});
+
+describe('validateTtl', () => {
+  it('accepts whole seconds from 1 to 86 400, and names the option it checks', () => {
+    assert.equal(validateTtl(ZZLOCK_LIMITS.minTtl), 1);
+    assert.equal(validateTtl(ZZLOCK_LIMITS.maxTtl), 86_400);
+    assert.throws(() => validateTtl(0, 'lease'), configError('lease'));
+  });
+});
+
+describe('validateDurationMs', () => {
+  it('accepts 0 and Infinity where allowed, and refuses Infinity where it is not', () => {
+    assert.equal(validateDurationMs(0, 'waitMs'), 0);
+    assert.equal(validateDurationMs(Infinity, 'waitMs'), Infinity);
+    assert.throws(() => validateDurationMs(Infinity, 'grace', false), configError('grace'));
+  });
+});
+
+describe('resolveClientOptions', () => {
+  it('applies every default', () => {
+    assert.deepEqual(resolveClientOptions({ endpoints }), {
+      endpoints,
+      namespace: ZZLOCK_DEFAULTS.namespace,
+      ttl: ZZLOCK_DEFAULTS.ttl,
+      waitMs: ZZLOCK_DEFAULTS.acquireWaitMs,
+      callTimeoutMs: ZZLOCK_DEFAULTS.callTimeoutMs,
+      shutdownGraceMs: ZZLOCK_DEFAULTS.shutdownGraceMs,
+      auth: undefined,
+      tls: undefined,
     });
-  }
+  });
+
+  it('takes one endpoint as a string, a trailing slash, and https:// endpoints with tls', () => {
+    assert.deepEqual(resolveClientOptions({ endpoints: 'http://etcd:2379/' }).endpoints, [
+      'http://etcd:2379/',
+    ]);
+    const secure = ['https://etcd-0:2379', 'https://etcd-1:2379'];
+    assert.deepEqual(
+      resolveClientOptions({ endpoints: secure, tls: { ca: 'PEM' } }).endpoints,
+      secure,
+    );
+    assert.deepEqual(resolveClientOptions({ endpoints: secure }).endpoints, secure);
+  });
+
+  it('accepts knowingly extra keys (the module’s own options), and no others', () => {
+    assert.equal(resolveClientOptions({ endpoints, store: 'etcd' } as never, ['store']).ttl, 15);
+    assert.throws(
+      () => resolveClientOptions({ endpoints, store: 'etcd' } as never),
+      configError('store'),
+    );
+  });
 });

@@ -131,6 +131,7 @@ export function resolveClientOptions(
   }
   validateAuth(options.auth);
   validateTls(options.tls);
+  validateSchemes(endpoints as string[], options.tls);
   return {
     endpoints: [...endpoints],
     namespace,
@@ -176,6 +177,29 @@ export function rejectUnknownKeys(options: object, known: readonly string[], whe
         (options as Record<string, unknown>)[key],
       );
     }
+  }
+}
+
+/**
+ * etcd3 uses one kind of connection for every endpoint, TLS as soon as one endpoint is https:// or
+ * `tls` is given, whatever the other URLs say: so a URL's scheme must tell the truth. Every
+ * endpoint is http://, or every one is https://, and `tls` goes with https:// only.
+ */
+function validateSchemes(endpoints: readonly string[], tls: unknown): void {
+  const secure = endpoints.map((endpoint) => endpoint.startsWith('https://'));
+  if (secure.some((isSecure) => isSecure !== secure[0])) {
+    throw new LockConfigError(
+      'endpoints',
+      'every endpoint is http://, or every one is https:// (one connection kind serves them all)',
+      endpoints,
+    );
+  }
+  if (tls !== undefined && !secure[0]) {
+    throw new LockConfigError(
+      'endpoints',
+      'with tls, the endpoints are https:// URLs (an http:// one would get TLS anyway)',
+      endpoints,
+    );
   }
 }
 

@@ -1,6 +1,9 @@
 // The `auth` and `tls` options against a real etcd: username/password authentication, a TLS client
 // port with a throwaway CA, and TLS with client certificates. Right settings lock and clean up;
-// wrong ones reject with StoreUnavailableError instead of hanging.
+// credentials etcd refuses reject with StoreRejectedError (not retried), a TLS connection that
+// cannot be set up (untrusted server, no client certificate, plain http:// to a TLS port) with
+// StoreUnavailableError within callTimeoutMs, never a hang. Permissions limited to a prefix, token
+// expiry, ownership and namespaces are in test/safety/security.test.ts.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -9,6 +12,8 @@ import { Etcd3, EtcdAuthenticationFailedError, type IOptions } from 'etcd3';
 
 import {
   LockClient,
+  LockConfigError,
+  StoreRejectedError,
   StoreUnavailableError,
   ZZLockErrorCode,
   type LockClientOptions,
@@ -64,6 +69,20 @@ async function assertLocksAndCleansUp(
   assert.deepEqual(await leftovers(endpoints, namespace, connection), { keys: [], leases: [] });
 }
 
+/** Asserts `acquire` rejects with StoreRejectedError for `reason`; returns etcd's error. */
+async function rejectsAsRefused(client: LockClient, reason: string): Promise<unknown> {
+  let cause: unknown;
+  await assert.rejects(client.acquire('report', { waitMs: 0 }), (error: unknown) => {
+    assert.ok(error instanceof StoreRejectedError, `not a StoreRejectedError: ${error}`);
+    assert.equal(error.code, ZZLockErrorCode.StoreRejected);
+    assert.equal(error.code, 'ZZLOCK_STORE_REJECTED');
+    assert.equal(error.reason, reason);
+    cause = error.cause;
+    return true;
+  });
+  return cause;
+}
+
 /** Asserts `acquire` rejects with StoreUnavailableError; returns its cause for further checks. */
 async function rejectsAsUnavailable(client: LockClient): Promise<unknown> {
   let cause: unknown;
@@ -114,7 +133,7 @@ describe('etcd with username/password authentication', () => {
         auth: { username: ROOT_USER, password: 'not-the-password' },
         callTimeoutMs: FAILING_CALL_TIMEOUT_MS,
       });
-      const cause = await rejectsAsUnavailable(client);
+      const cause = await rejectsAsRefused(client, 'authentication-failed');
       assert.ok(
         cause instanceof EtcdAuthenticationFailedError,
         `cause is not etcd's authentication failure: ${String(cause)}`,
@@ -127,7 +146,7 @@ describe('etcd with username/password authentication', () => {
       endpoints: etcd.endpoints,
       callTimeoutMs: FAILING_CALL_TIMEOUT_MS,
     });
-    const cause = await rejectsAsUnavailable(client);
+    const cause = await rejectsAsRefused(client, 'authentication-failed');
     assert.match(String(cause), /etcdserver: user name is empty/);
   });
 });
@@ -174,6 +193,22 @@ describe('etcd with TLS on the client port', () => {
         clients.open({ endpoints: etcd.endpoints, tls: { ca } }),
         { credentials: { rootCertificate: ca } },
       ),
+    );
+
+    it(
+      'refuses a plain http:// connection to the TLS port, within callTimeoutMs',
+      { timeout: TEST_TIMEOUT_MS },
+      async () => {
+        const plain = etcd.endpoints.map((endpoint) => endpoint.replace(/^https:/, 'http:'));
+        await rejectsAsUnavailable(
+          clients.open({ endpoints: plain, callTimeoutMs: FAILING_CALL_TIMEOUT_MS }),
+        );
+        // http:// with `tls` is refused at construction: etcd3 would speak TLS to it anyway.
+        assert.throws(
+          () => clients.open({ endpoints: plain, tls: { ca } }),
+          (error: unknown) => error instanceof LockConfigError && error.option === 'endpoints',
+        );
+      },
     );
 
     it(

@@ -11,7 +11,7 @@ import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminu
 import { Etcd3 } from 'etcd3';
 import {
   LockService,
-  StoreUnavailableError,
+  StoreRejectedError,
   ZZLockHealthIndicator,
   ZZLockModule,
   type EtcdMemberHealth,
@@ -189,7 +189,7 @@ describe('ZZLockHealthIndicator when etcd raises a NOSPACE alarm', () => {
       // And it is right: the lock service cannot take a lock.
       await assert.rejects(
         moduleRef.get(LockService).acquire('after-nospace', { waitMs: 0 }),
-        StoreUnavailableError,
+        StoreRejectedError,
       );
     } finally {
       filler.close();

@@ -40,6 +40,33 @@ describe('public surface', () => {
     }
   });
 
+  it('exports every error class, each with its stable code, from both entries', async () => {
+    const core = await import('../../lib/core/index.js');
+    const codes: Record<string, string> = {
+      LockTimeoutError: 'ZZLOCK_TIMEOUT',
+      LockBusyError: 'ZZLOCK_BUSY',
+      LockAbortedError: 'ZZLOCK_ABORTED',
+      LockLostError: 'ZZLOCK_LOST',
+      LockNotHeldError: 'ZZLOCK_NOT_HELD',
+      LockConfigError: 'ZZLOCK_CONFIG',
+      StoreUnavailableError: 'ZZLOCK_STORE_UNAVAILABLE',
+      StoreRejectedError: 'ZZLOCK_STORE_REJECTED',
+      LockClientClosedError: 'ZZLOCK_CLOSED',
+    };
+    assert.deepEqual(Object.values(api.ZZLockErrorCode).sort(), Object.values(codes).sort());
+    for (const entry of [api, core] as Record<string, unknown>[]) {
+      assert.equal(entry.ZZLockError, api.ZZLockError);
+      for (const name of Object.keys(codes))
+        assert.equal(entry[name], api[name as keyof typeof api]);
+    }
+    const rejected = new api.StoreRejectedError('acquire', 'x', 'no-space', new Error('full'));
+    assert.ok(rejected instanceof api.ZZLockError);
+    assert.equal(rejected.name, 'StoreRejectedError');
+    assert.equal(rejected.code, codes.StoreRejectedError);
+    assert.equal(rejected.reason, 'no-space');
+    assert.equal(rejected.lockName, 'x');
+  });
+
   it("keeps @Locked's helpers off LockService, at run time and in its declarations", async () => {
     for (const member of ['reportSkipped', 'releaseAt']) {
       assert.ok(!(member in LockService.prototype), `LockService.prototype.${member}`);

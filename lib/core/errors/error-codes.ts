@@ -15,8 +15,16 @@ export const ZZLockErrorCode = {
   NotHeld: 'ZZLOCK_NOT_HELD',
   /** A lock name, TTL, wait or module option is invalid. */
   Config: 'ZZLOCK_CONFIG',
-  /** The lock store (etcd) did not answer within the call deadline, or refused the call. */
+  /**
+   * The lock store (etcd) did not answer within the call deadline, or the connection failed:
+   * transient, worth retrying later.
+   */
   StoreUnavailable: 'ZZLOCK_STORE_UNAVAILABLE',
+  /**
+   * The lock store (etcd) answered and refused the call for a reason retrying will not fix
+   * (permission denied, authentication failed, database space exceeded, corrupt cluster).
+   */
+  StoreRejected: 'ZZLOCK_STORE_REJECTED',
   /** The client is closing or closed and takes no new acquisitions. */
   Closed: 'ZZLOCK_CLOSED',
 } as const;

@@ -7,4 +7,5 @@ export * from './lock-lost.error.js';
 export * from './lock-not-held.error.js';
 export * from './lock-config.error.js';
 export * from './store-unavailable.error.js';
+export * from './store-rejected.error.js';
 export * from './lock-client-closed.error.js';

@@ -60,6 +60,33 @@ export const storeUnavailableMessage = (
   `${causeText(cause)}. Check that etcd is reachable at the configured endpoints and accepts the ` +
   'configured credentials, or raise callTimeoutMs if it is only slow.';
 
+/** What to do about each reason etcd refuses a call for. */
+const REJECTION_REMEDIES = {
+  'permission-denied':
+    "the etcd user may not read or write the lock namespace: grant the user's role readwrite " +
+    'on the namespace prefix (etcdctl role grant-permission <role> --prefix=true readwrite ' +
+    '<namespace>), or use a namespace inside the prefix it may use',
+  'authentication-failed':
+    'etcd did not accept the credentials: check auth.username and auth.password (etcd with ' +
+    'authentication enabled needs them; one without it refuses them)',
+  'no-space':
+    'etcd is over its space quota (alarm NOSPACE) and refuses writes: compact the history, ' +
+    'defragment every member, then disarm the alarm (etcdctl alarm disarm)',
+  corrupt:
+    "a member's data is corrupt (alarm CORRUPT): restore it from a snapshot, then disarm the " +
+    'alarm (etcdctl alarm disarm)',
+} as const;
+
+/** @internal */
+export const storeRejectedMessage = (
+  operation: string,
+  name: string | undefined,
+  reason: keyof typeof REJECTION_REMEDIES,
+  cause: unknown,
+): string =>
+  `The lock store (etcd) refused ${operation}${name === undefined ? '' : ` of lock "${name}"`} ` +
+  `(${causeText(cause)}): ${REJECTION_REMEDIES[reason]}. Retrying will not help until then.`;
+
 /** @internal */
 export const clientClosedMessage = (name: string | undefined): string =>
   `The lock client is closing or closed; it took no new acquisition${

@@ -1,6 +1,7 @@
 import { ConsecutiveBreaker, circuitBreaker, handleWhen, retry } from 'cockatiel';
 import { Etcd3, isRecoverableError, type IOptions } from 'etcd3';
 import type { ResolvedClientOptions } from '../validation.js';
+import { storeRejection } from './store-call.js';
 
 /** Retries of a failed call, each on another member when there is one. */
 const RETRIES = 2;
@@ -9,6 +10,14 @@ const RETRIES = 2;
 function attemptTimeoutMs(callTimeoutMs: number): number {
   return Math.max(100, Math.floor(callTimeoutMs / (RETRIES + 1)));
 }
+
+/**
+ * Failures worth another attempt: etcd3's recoverable ones, except refusals that will not pass
+ * (etcd3 counts a full database, RESOURCE_EXHAUSTED, as recoverable). A refusal is not retried and
+ * does not mark the member as failing.
+ */
+const isTransient = (error: Error): boolean =>
+  isRecoverableError(error) && storeRejection(error) === undefined;
 
 /** How long a failed etcd member is skipped before it is tried again, in ms. */
 const HOST_RETRY_AFTER_MS = 1_000;
@@ -26,11 +35,11 @@ export function createEtcdClient(options: ResolvedClientOptions): Etcd3 {
     defaultCallOptions: (context) =>
       context.isStream ? {} : { deadline: Date.now() + attemptTimeoutMs(options.callTimeoutMs) },
     faultHandling: {
-      global: retry(handleWhen(isRecoverableError), { maxAttempts: RETRIES }),
+      global: retry(handleWhen(isTransient), { maxAttempts: RETRIES }),
       // etcd3's default breaker refuses a host for 5 s after 3 failures, so a single-member
       // client stays "unavailable" long after etcd is back. Probe again after 1 s.
       host: () =>
-        circuitBreaker(handleWhen(isRecoverableError), {
+        circuitBreaker(handleWhen(isTransient), {
           halfOpenAfter: HOST_RETRY_AFTER_MS,
           breaker: new ConsecutiveBreaker(3),
         }),
