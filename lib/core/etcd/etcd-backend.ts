@@ -7,6 +7,7 @@ import type { AcquireRequest, LockBackend, LockGrant } from '../lock-backend.js'
 import type { ResolvedClientOptions } from '../validation.js';
 import { ZZLOCK_DEFAULTS } from '../defaults.js';
 import { createEtcdClient } from './etcd-client-factory.js';
+import { KeySlots } from './key-slots.js';
 import { prefixRangeEnd, queueKey, queuePrefix } from './etcd-keys.js';
 import { type ActiveLease, LeaseSession } from './lease-session.js';
 import { QueueWatch } from './queue-watch.js';
@@ -30,6 +31,8 @@ interface EtcdGrant extends LockGrant {
   /** Stops listening for the lease's loss. */
   readonly detach: () => void;
   readonly lostController: AbortController;
+  /** Frees the key's slot once the key is known to be deleted. */
+  readonly freeSlot: () => void;
 }
 
 /** Where a queued key stands after the enqueue txn. */
@@ -38,6 +41,8 @@ interface Enqueued {
   readonly revision: bigint;
   /** Create revision of the key just ahead of ours; `null`: none (granted); `undefined`: unknown. */
   readonly predecessor: bigint | null | undefined;
+  /** How many keys were ahead of ours when it was put; `undefined`: unknown. */
+  readonly ahead: number | undefined;
 }
 
 /** The state of one lease, as health checks report it. */
@@ -84,7 +89,8 @@ export class EtcdBackend implements LockBackend {
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #closing = new AbortController();
   readonly #value = Buffer.from(`${hostname()}:${process.pid}`);
-  #seq = 0;
+  /** The key slots each lease uses; forgotten with the lease. */
+  readonly #slots = new WeakMap<ActiveLease, KeySlots>();
   #closed?: Promise<void>;
 
   /**
@@ -134,9 +140,10 @@ export class EtcdBackend implements LockBackend {
     held.detach();
     if (held.lease.lost.aborted) return; // its lease is being revoked, and the key with it
     try {
-      await this.#deleteKey('release', held.name, held.key);
+      await this.#deleteKey('release', held.name, held.key, held.fencingToken);
+      held.freeSlot();
     } catch {
-      this.#track(this.#retryDelete(held.name, held.key, held.lease));
+      this.#track(this.#retryDelete(held));
     }
   }
 
@@ -156,7 +163,9 @@ export class EtcdBackend implements LockBackend {
         new LockLostError(grant.name, grant.owner, 'the lock client closed'),
       );
     }
-    await Promise.allSettled(held.map((grant) => this.#deleteKey('close', grant.name, grant.key)));
+    await Promise.allSettled(
+      held.map((grant) => this.#deleteKey('close', grant.name, grant.key, grant.fencingToken)),
+    );
     await Promise.allSettled([...this.#sessions.values()].map((session) => session.revokeAll()));
     await Promise.allSettled([...this.#watches.values()].map((watch) => watch.close()));
     for (const member of this.#memberClients) member.close();
@@ -176,59 +185,79 @@ export class EtcdBackend implements LockBackend {
 
     for (;;) {
       const lease = await budget.race(session.lease());
-      const key = queueKey(prefix, lease.hex, ++this.#seq);
+      const slots = this.#slotsOf(lease);
+      const slot = slots.take(name);
+      const freeSlot = () => slots.free(name, slot);
+      const key = queueKey(prefix, lease.hex, slot);
       let enqueued: Enqueued;
       try {
         if (waitMs === 0) {
           const attempt = this.#tryTxn(queue, key, lease);
-          const revision = await this.#raceOrCleanUp(budget, attempt, queue, key);
-          return revision === null ? null : this.#grant(queue, key, lease, revision, false);
+          const revision = await this.#raceOrCleanUp(budget, attempt, queue, key, freeSlot);
+          if (revision !== null) return this.#grant(queue, key, lease, revision, false, freeSlot);
+          freeSlot(); // nothing was written
+          return null;
         }
         const attempt = this.#enqueueTxn(queue, key, lease);
-        enqueued = await this.#raceOrCleanUp(budget, attempt, queue, key);
+        enqueued = await this.#raceOrCleanUp(budget, attempt, queue, key, freeSlot);
       } catch (error) {
         // A lease lost just as we used it fails the put: take a fresh lease and try again.
         if (lease.lost.aborted && budget.expired() === undefined) continue;
         throw error;
       }
       if (enqueued.predecessor === null && !lease.lost.aborted) {
-        return this.#grant(queue, key, lease, enqueued.revision, false);
+        return this.#grant(queue, key, lease, enqueued.revision, false, freeSlot);
       }
       let granted: boolean;
       try {
         granted = await this.#waitForTurn(queue, key, lease, enqueued, budget);
       } catch (error) {
-        this.#track(this.#deleteQuietly(name, key));
+        this.#track(this.#deleteQuietly(name, key, freeSlot));
         throw error;
       }
       if (granted && !lease.lost.aborted) {
-        return this.#grant(queue, key, lease, enqueued.revision, true);
+        return this.#grant(queue, key, lease, enqueued.revision, true, freeSlot);
       }
       // Our key or our lease vanished while waiting: queue again with a fresh key.
-      this.#track(this.#deleteQuietly(name, key));
+      this.#track(this.#deleteQuietly(name, key, freeSlot));
     }
   }
 
-  /** Awaits a txn within the budget; when the budget ends first, deletes the key once it settles. */
+  /**
+   * Awaits a txn within the budget; when the budget ends first or the txn fails (it may still
+   * have been applied), deletes the key once the txn settles, and then frees its slot.
+   */
   async #raceOrCleanUp<T>(
     budget: WaitBudget,
     txn: Promise<T>,
     queue: Queue,
     key: Buffer,
+    freeSlot: () => void,
   ): Promise<T> {
     try {
       return await budget.race(txn);
     } catch (error) {
       this.#track(
-        txn.then(undefined, () => undefined).then(() => this.#deleteQuietly(queue.name, key)),
+        txn
+          .then(undefined, () => undefined)
+          .then(() => this.#deleteQuietly(queue.name, key, freeSlot)),
       );
       throw error;
     }
   }
 
   /**
-   * Waits until no key older than ours is left, watching only the immediate predecessor.
-   * Resolves true when granted (our key confirmed present), false when our key or lease is gone.
+   * Waits until no key older than ours is left. Resolves true when granted, false when our key or
+   * our lease is gone.
+   *
+   * Fast path: the enqueue txn counted the keys ahead of ours, and no key can join ahead of it
+   * later; the lock's shared watch reports each deletion, so when as many keys created before ours
+   * have been deleted since, ours is first — granted with no further round trip. Our own key's
+   * deletion is reported the same way; our lease is checked as a holder's is.
+   *
+   * Fallback (count unknown, or the watch may have missed events): read the queue, confirming our
+   * key is still there, and wait for the immediate predecessor's deletion, then read again. A
+   * watch silent for `waiterRecheckMs` (a stream stuck on a dead member) also triggers a read.
    */
   async #waitForTurn(
     queue: Queue,
@@ -237,13 +266,24 @@ export class EtcdBackend implements LockBackend {
     enqueued: Enqueued,
     budget: WaitBudget,
   ): Promise<boolean> {
+    const ours = enqueued.revision;
+    let readAt = ours;
     let predecessor = enqueued.predecessor;
-    let readAt = enqueued.revision;
-    let mustRead = predecessor === undefined;
+    /** Keys ahead of ours not yet seen deleted, while counting; `undefined`: by predecessor. */
+    let ahead = enqueued.ahead;
+    let ownKeyDeleted = false;
+    let mustRead = predecessor === undefined || ahead === undefined;
     const wakeup = new Wakeup();
     const listener = {
-      deleted: (createRevision: bigint) => {
-        if (createRevision === predecessor) wakeup.fire();
+      deleted: (createRevision: bigint, deleteRevision: bigint) => {
+        if (createRevision === ours) {
+          ownKeyDeleted = true;
+          wakeup.fire();
+        } else if (ahead !== undefined) {
+          if (createRevision < ours && deleteRevision > readAt && (ahead -= 1) === 0) wakeup.fire();
+        } else if (createRevision === predecessor) {
+          wakeup.fire();
+        }
       },
       resync: () => {
         mustRead = true;
@@ -252,29 +292,37 @@ export class EtcdBackend implements LockBackend {
     };
     let watch = this.#watchFor(queue, readAt);
     let unsubscribe = watch.subscribe(listener);
+    // Deletions the watch delivered before we subscribed (our txn's reply can trail them).
+    if (ahead !== undefined && watch.covers(readAt)) ahead -= watch.deletedAfter(readAt, ours);
+    else mustRead = true;
     const onLeaseLost = () => wakeup.fire();
     lease.lost.addEventListener('abort', onLeaseLost, { once: true });
     try {
       for (;;) {
-        if (lease.lost.aborted) return false;
+        if (lease.lost.aborted || ownKeyDeleted || watch.wasDeleted(ours)) return false;
         if (watch.closed) {
           unsubscribe();
           watch = this.#watchFor(queue, readAt);
           unsubscribe = watch.subscribe(listener);
           mustRead = true;
         }
-        const settled =
-          predecessor !== undefined && predecessor !== null && watch.wasDeleted(predecessor);
-        if (!mustRead && !settled && watch.covers(readAt)) {
-          // Woken by the watch; or, should its stream be stuck on a dead member, by the recheck.
-          await budget.race(wakeup.wait(ZZLOCK_DEFAULTS.waiterRecheckMs));
-          if (lease.lost.aborted) return false;
+        if (!mustRead && ahead === 0) return true;
+        const predecessorGone =
+          ahead === undefined &&
+          predecessor !== undefined &&
+          predecessor !== null &&
+          watch.wasDeleted(predecessor);
+        if (!mustRead && !predecessorGone && watch.covers(readAt)) {
+          const woken = await budget.race(wakeup.wait(ZZLOCK_DEFAULTS.waiterRecheckMs));
+          if (!woken && watch.silentForMs >= ZZLOCK_DEFAULTS.waiterRecheckMs) mustRead = true;
+          continue;
         }
         mustRead = false;
-        const read = await budget.race(this.#readPredecessor(queue, key, enqueued.revision));
+        const read = await budget.race(this.#readPredecessor(queue, key, ours));
         if (read === 'gone') return false;
         readAt = read.revision;
         predecessor = read.predecessor;
+        ahead = undefined;
         if (predecessor === null) return true;
       }
     } finally {
@@ -289,6 +337,7 @@ export class EtcdBackend implements LockBackend {
     lease: ActiveLease,
     revision: bigint,
     waited: boolean,
+    freeSlot: () => void,
   ): EtcdGrant {
     const lostController = new AbortController();
     const onLeaseLost = () =>
@@ -303,6 +352,7 @@ export class EtcdBackend implements LockBackend {
       key,
       lease,
       lostController,
+      freeSlot,
       detach: () => lease.lost.removeEventListener('abort', onLeaseLost),
     };
     this.#held.add(grant);
@@ -341,16 +391,20 @@ export class EtcdBackend implements LockBackend {
       failure: [{ request_range: { key } }],
     });
     if (response.succeeded) {
-      const tail = response.responses[0]?.response_range.kvs[0];
+      const tail = response.responses[0]?.response_range;
+      const last = tail?.kvs[0];
       return {
         revision: BigInt(response.header.revision),
-        predecessor: tail ? BigInt(tail.create_revision) : null,
+        predecessor: last ? BigInt(last.create_revision) : null,
+        // The range runs before the put, and without filters etcd counts every key it matched.
+        ahead: tail ? Number(tail.count) : undefined,
       };
     }
     const own = response.responses[0]?.response_range.kvs[0];
     return {
       revision: BigInt(own?.create_revision ?? response.header.revision),
       predecessor: undefined,
+      ahead: undefined,
     };
   }
 
@@ -399,22 +453,45 @@ export class EtcdBackend implements LockBackend {
     return this.#store(operation, name, () => this.#client.kv.txn(request));
   }
 
-  #deleteKey(operation: string, name: string, key: Buffer): Promise<unknown> {
-    return this.#store(operation, name, () => this.#client.kv.deleteRange({ key }));
+  /**
+   * Deletes a queue key. With `revision` (the key's create revision) only that incarnation of
+   * the key is deleted, so a late or repeated delete can never remove a later key of the same
+   * name; without it (the revision is unknown), the key's slot must stay taken until this resolves.
+   */
+  async #deleteKey(operation: string, name: string, key: Buffer, revision?: bigint): Promise<void> {
+    await this.#store(operation, name, (): Promise<unknown> =>
+      revision === undefined
+        ? this.#client.kv.deleteRange({ key })
+        : this.#client.kv.txn({
+            compare: [
+              { key, target: 'Create', result: 'Equal', create_revision: revision.toString() },
+            ],
+            success: [{ request_delete_range: { key } }],
+            failure: [],
+          }),
+    );
   }
 
-  async #deleteQuietly(name: string, key: Buffer): Promise<void> {
-    await this.#deleteKey('cleanup', name, key).catch(() => undefined);
+  /** Deletes a key whose revision is unknown, then frees its slot; a failure keeps the slot. */
+  async #deleteQuietly(name: string, key: Buffer, freeSlot: () => void): Promise<void> {
+    try {
+      await this.#deleteKey('cleanup', name, key);
+      freeSlot();
+    } catch {
+      // The key goes with its lease; its slot stays taken until then.
+    }
   }
 
   /** Keeps deleting a released key until it goes, its lease goes, or the client closes. */
-  async #retryDelete(name: string, key: Buffer, lease: ActiveLease): Promise<void> {
+  async #retryDelete(grant: EtcdGrant): Promise<void> {
+    const { name, key, lease, fencingToken } = grant;
     const stop = AbortSignal.any([lease.lost, this.#closing.signal]);
     for (let delayMs = 100; !stop.aborted;) {
       await delay(delayMs, undefined, { signal: stop }).catch(() => undefined);
       if (stop.aborted) return;
       try {
-        await this.#deleteKey('release retry', name, key);
+        await this.#deleteKey('release retry', name, key, fencingToken);
+        grant.freeSlot();
         return;
       } catch {
         delayMs = Math.min(delayMs * 2, this.options.callTimeoutMs);
@@ -430,6 +507,15 @@ export class EtcdBackend implements LockBackend {
       this.hooks.storeError?.(operation, error);
       throw error;
     }
+  }
+
+  #slotsOf(lease: ActiveLease): KeySlots {
+    let slots = this.#slots.get(lease);
+    if (!slots) {
+      slots = new KeySlots();
+      this.#slots.set(lease, slots);
+    }
+    return slots;
   }
 
   #session(ttl: number): LeaseSession {

@@ -1,5 +1,5 @@
 /**
- * Key layout of the lock queue in etcd: `<namespace><encoded name>/<lease hex>.<seq>`.
+ * Key layout of the lock queue in etcd: `<namespace><encoded name>/<lease hex>.<slot>`.
  * Names are encoded so no lock's queue prefix is a prefix of another's (`a/` never covers `a/b`'s
  * keys): `%` and `/` are percent-encoded, everything else is kept readable for `etcdctl`.
  * @internal
@@ -23,7 +23,10 @@ export function prefixRangeEnd(prefix: Buffer): Buffer {
   return Buffer.from([0]);
 }
 
-/** A queue key unique to one acquisition: lease id in hex and a per-process sequence number. */
-export function queueKey(prefix: Buffer, leaseHex: string, seq: number): Buffer {
-  return Buffer.concat([prefix, Buffer.from(`${leaseHex}.${seq}`)]);
+/**
+ * A queue key: lease id in hex and a slot number, unique among the keys that exist at one time
+ * (slots are reused once their key is deleted, see `KeySlots`).
+ */
+export function queueKey(prefix: Buffer, leaseHex: string, slot: number): Buffer {
+  return Buffer.concat([prefix, Buffer.from(`${leaseHex}.${slot}`)]);
 }

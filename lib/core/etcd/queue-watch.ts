@@ -2,14 +2,20 @@ import type { IKeyValue, Namespace, Watcher } from 'etcd3';
 
 /** What a waiter hears from its lock's shared watch. @internal */
 export interface QueueWatchListener {
-  /** A queue key with this create revision was deleted. */
-  deleted(createRevision: bigint): void;
+  /** The queue key created at `createRevision` was deleted at `deleteRevision`. */
+  deleted(createRevision: bigint, deleteRevision: bigint): void;
   /** The stream reconnected or failed: events may have been missed, re-read the queue. */
   resync(): void;
 }
 
-/** How many recent deletions a watch remembers for waiters whose reply raced the event. */
+/** How many recent deletions a watch remembers (at least) for waiters whose reply raced them. */
 const REMEMBERED_DELETIONS = 4096;
+
+/** One remembered deletion. */
+interface Deletion {
+  readonly created: bigint;
+  readonly deleted: bigint;
+}
 
 /**
  * One long-lived watch on a lock's queue prefix, shared by every waiter of that lock in this
@@ -20,8 +26,11 @@ const REMEMBERED_DELETIONS = 4096;
  */
 export class QueueWatch {
   readonly #listeners = new Set<QueueWatchListener>();
-  /** create revision → delete revision of recent deletions, oldest first. */
+  /** Recent deletions, oldest first (so in delete-revision order), and the same by create revision. */
+  #log: Deletion[] = [];
   readonly #deleted = new Map<bigint, bigint>();
+  /** When the stream last delivered an event or (re)connected (performance.now()). */
+  #heardAt = performance.now();
   /** Highest delete revision forgotten from {@link #deleted}. */
   #forgottenUpTo = 0n;
   readonly #watcher: Watcher;
@@ -46,6 +55,7 @@ export class QueueWatch {
     this.#watcher = scope
       .watch()
       .prefix(prefix)
+      .only('delete') // waiters need deletions only: half the events
       .withPreviousKV()
       .startRevision(startRevision.toString())
       .watcher();
@@ -55,6 +65,7 @@ export class QueueWatch {
     );
     this.#watcher.on('disconnected', () => (this.#interrupted = true));
     this.#watcher.on('connected', () => {
+      this.#heardAt = performance.now();
       // etcd3 resumes a reconnected watch, but events may have been missed: everyone re-reads.
       if (this.#interrupted) this.#resyncAll();
       this.#interrupted = false;
@@ -74,6 +85,24 @@ export class QueueWatch {
   /** True when the key created at `createRevision` was seen deleted. */
   wasDeleted(createRevision: bigint): boolean {
     return this.#deleted.has(createRevision);
+  }
+
+  /**
+   * How many keys created before `createdBefore` were seen deleted after `revision` (needs
+   * {@link covers}`(revision)`): a waiter that read the queue at `revision` subtracts these
+   * from the keys it counted ahead of it.
+   */
+  deletedAfter(revision: bigint, createdBefore: bigint): number {
+    let count = 0;
+    for (let i = this.#log.length - 1; i >= 0 && this.#log[i].deleted > revision; i -= 1) {
+      if (this.#log[i].created < createdBefore) count += 1;
+    }
+    return count;
+  }
+
+  /** Milliseconds since the stream last delivered an event or connected. */
+  get silentForMs(): number {
+    return performance.now() - this.#heardAt;
   }
 
   /** Starts delivering events to `listener`; returns the function that stops it. */
@@ -116,14 +145,18 @@ export class QueueWatch {
       this.#resyncAll();
       return;
     }
-    const createRevision = BigInt(previous.create_revision);
-    this.#deleted.set(createRevision, BigInt(kv.mod_revision));
-    if (this.#deleted.size > REMEMBERED_DELETIONS) {
-      const [oldestCreate, oldestDelete] = this.#deleted.entries().next().value as [bigint, bigint];
-      this.#deleted.delete(oldestCreate);
-      if (oldestDelete > this.#forgottenUpTo) this.#forgottenUpTo = oldestDelete;
+    this.#heardAt = performance.now();
+    const created = BigInt(previous.create_revision);
+    const deleted = BigInt(kv.mod_revision);
+    this.#deleted.set(created, deleted);
+    this.#log.push({ created, deleted });
+    if (this.#log.length > 2 * REMEMBERED_DELETIONS) {
+      const forgotten = this.#log.slice(0, REMEMBERED_DELETIONS);
+      this.#log = this.#log.slice(REMEMBERED_DELETIONS);
+      for (const deletion of forgotten) this.#deleted.delete(deletion.created);
+      this.#forgottenUpTo = forgotten[forgotten.length - 1].deleted;
     }
-    for (const listener of [...this.#listeners]) listener.deleted(createRevision);
+    for (const listener of [...this.#listeners]) listener.deleted(created, deleted);
   }
 
   #resyncAll(): void {

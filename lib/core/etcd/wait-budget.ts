@@ -87,8 +87,11 @@ export class Wakeup {
     this.#resolve?.();
   }
 
-  /** Resolves at the next (or a pending) {@link fire}, and consumes it; or after `timeoutMs`. */
-  async wait(timeoutMs: number): Promise<void> {
+  /**
+   * Resolves at the next (or a pending) {@link fire}, and consumes it; or after `timeoutMs`.
+   * @returns true when woken by {@link fire}, false when the time ran out.
+   */
+  async wait(timeoutMs: number): Promise<boolean> {
     if (!this.#fired) {
       let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
@@ -97,7 +100,9 @@ export class Wakeup {
       });
       clearTimeout(timer);
     }
+    const fired = this.#fired;
     this.#fired = false;
     this.#resolve = undefined;
+    return fired;
   }
 }
