@@ -277,10 +277,13 @@ export class LockManager {
   }
 
   #handleFor(held: HeldLock): LockHandle {
-    const handle = new ReentrantLockHandle(held, (h) => this.#releaseHeld(h));
+    const handle = new ReentrantLockHandle(held, this.#release);
     this.#handles.set(handle, held);
     return handle;
   }
+
+  /** Releases a hold's lock; one function for every handle (no closure per handle). */
+  readonly #release = (held: HeldLock): Promise<void> => this.#releaseHeld(held);
 
   #releaseHeld(held: HeldLock): Promise<void> {
     held.releasing ??= (async () => {

@@ -28,11 +28,9 @@ interface Queue {
 interface EtcdGrant extends LockGrant {
   readonly key: Buffer;
   readonly lease: ActiveLease;
-  /** Stops listening for the lease's loss. */
-  readonly detach: () => void;
   readonly lostController: AbortController;
-  /** Frees the key's slot once the key is known to be deleted. */
-  readonly freeSlot: () => void;
+  /** The key's slot (see `KeySlots`), freed once the key is known to be deleted. */
+  readonly slot: number;
 }
 
 /** Where a queued key stands after the enqueue txn. */
@@ -91,6 +89,8 @@ export class EtcdBackend implements LockBackend {
   readonly #value = Buffer.from(`${hostname()}:${process.pid}`);
   /** The key slots each lease uses; forgotten with the lease. */
   readonly #slots = new WeakMap<ActiveLease, KeySlots>();
+  /** Leases whose loss this backend listens for (one listener per lease, not per grant). */
+  readonly #leasesWatched = new WeakSet<ActiveLease>();
   #closed?: Promise<void>;
 
   /**
@@ -137,11 +137,10 @@ export class EtcdBackend implements LockBackend {
   async release(grant: LockGrant): Promise<void> {
     const held = grant as EtcdGrant;
     if (!this.#held.delete(held)) return;
-    held.detach();
     if (held.lease.lost.aborted) return; // its lease is being revoked, and the key with it
     try {
       await this.#deleteKey('release', held.name, held.key, held.fencingToken);
-      held.freeSlot();
+      this.#freeSlot(held);
     } catch {
       this.#track(this.#retryDelete(held));
     }
@@ -158,7 +157,6 @@ export class EtcdBackend implements LockBackend {
     const held = [...this.#held];
     this.#held.clear();
     for (const grant of held) {
-      grant.detach();
       grant.lostController.abort(
         new LockLostError(grant.name, grant.owner, 'the lock client closed'),
       );
@@ -194,7 +192,7 @@ export class EtcdBackend implements LockBackend {
         if (waitMs === 0) {
           const attempt = this.#tryTxn(queue, key, lease);
           const revision = await this.#raceOrCleanUp(budget, attempt, queue, key, freeSlot);
-          if (revision !== null) return this.#grant(queue, key, lease, revision, false, freeSlot);
+          if (revision !== null) return this.#grant(queue, key, lease, revision, false, slot);
           freeSlot(); // nothing was written
           return null;
         }
@@ -206,7 +204,7 @@ export class EtcdBackend implements LockBackend {
         throw error;
       }
       if (enqueued.predecessor === null && !lease.lost.aborted) {
-        return this.#grant(queue, key, lease, enqueued.revision, false, freeSlot);
+        return this.#grant(queue, key, lease, enqueued.revision, false, slot);
       }
       let granted: boolean;
       try {
@@ -216,7 +214,7 @@ export class EtcdBackend implements LockBackend {
         throw error;
       }
       if (granted && !lease.lost.aborted) {
-        return this.#grant(queue, key, lease, enqueued.revision, true, freeSlot);
+        return this.#grant(queue, key, lease, enqueued.revision, true, slot);
       }
       // Our key or our lease vanished while waiting: queue again with a fresh key.
       this.#track(this.#deleteQuietly(name, key, freeSlot));
@@ -337,12 +335,9 @@ export class EtcdBackend implements LockBackend {
     lease: ActiveLease,
     revision: bigint,
     waited: boolean,
-    freeSlot: () => void,
+    slot: number,
   ): EtcdGrant {
     const lostController = new AbortController();
-    const onLeaseLost = () =>
-      lostController.abort(new LockLostError(queue.name, lease.hex, String(lease.lost.reason)));
-    lease.lost.addEventListener('abort', onLeaseLost, { once: true });
     const grant: EtcdGrant = {
       name: queue.name,
       fencingToken: revision,
@@ -352,12 +347,29 @@ export class EtcdBackend implements LockBackend {
       key,
       lease,
       lostController,
-      freeSlot,
-      detach: () => lease.lost.removeEventListener('abort', onLeaseLost),
+      slot,
     };
     this.#held.add(grant);
-    if (lease.lost.aborted) onLeaseLost(); // lost in the instant since the grant: say so
+    if (!this.#leasesWatched.has(lease)) {
+      this.#leasesWatched.add(lease);
+      lease.lost.addEventListener('abort', () => this.#leaseLost(lease), { once: true });
+    }
+    if (lease.lost.aborted) this.#leaseLost(lease); // lost in the instant since the grant
     return grant;
+  }
+
+  /** Tells every lock held on `lease` that it is lost. */
+  #leaseLost(lease: ActiveLease): void {
+    for (const grant of this.#held) {
+      if (grant.lease !== lease || grant.lost.aborted) continue;
+      grant.lostController.abort(
+        new LockLostError(grant.name, lease.hex, String(lease.lost.reason)),
+      );
+    }
+  }
+
+  #freeSlot(grant: EtcdGrant): void {
+    this.#slotsOf(grant.lease).free(grant.name, grant.slot);
   }
 
   /** Puts our key if the queue is empty: the lock's revision, or null when it is held. */
@@ -491,7 +503,7 @@ export class EtcdBackend implements LockBackend {
       if (stop.aborted) return;
       try {
         await this.#deleteKey('release retry', name, key, fencingToken);
-        grant.freeSlot();
+        this.#freeSlot(grant);
         return;
       } catch {
         delayMs = Math.min(delayMs * 2, this.options.callTimeoutMs);

@@ -8,26 +8,19 @@
  * @internal
  */
 export class KeySlots {
-  readonly #used = new Map<string, Set<number>>();
+  /** `<lock>\0<slot>` of every slot in use: one small string per held or waiting key. */
+  readonly #used = new Set<string>();
 
   /** Takes the lowest slot of `lock` not in use. */
   take(lock: string): number {
-    let used = this.#used.get(lock);
-    if (!used) {
-      used = new Set();
-      this.#used.set(lock, used);
-    }
     let slot = 0;
-    while (used.has(slot)) slot += 1;
-    used.add(slot);
+    while (this.#used.has(`${lock}\0${slot}`)) slot += 1;
+    this.#used.add(`${lock}\0${slot}`);
     return slot;
   }
 
   /** Frees `slot` of `lock`: its key is deleted (or was never written). */
   free(lock: string, slot: number): void {
-    const used = this.#used.get(lock);
-    if (!used) return;
-    used.delete(slot);
-    if (used.size === 0) this.#used.delete(lock);
+    this.#used.delete(`${lock}\0${slot}`);
   }
 }

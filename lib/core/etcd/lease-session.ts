@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { EtcdLeaseInvalidError, type Etcd3 } from 'etcd3';
 import { storeCall } from './store-call.js';
 
@@ -51,6 +52,7 @@ export class ActiveLease {
   readonly #intervalMs: number;
   readonly #attemptTimeoutMs: number;
   #member = 0;
+  #hex?: string;
   #confirmedAt: number;
   #lostTimer?: NodeJS.Timeout;
   #renewTimer?: NodeJS.Timeout;
@@ -67,6 +69,8 @@ export class ActiveLease {
     readonly ttl: number,
     grantSentAt: number,
   ) {
+    // Every lock held or waited for on this lease listens to `lost`: thousands are normal.
+    setMaxListeners(0, this.#lost.signal);
     this.#intervalMs = (ttl * 1000) / 3;
     this.#attemptTimeoutMs = Math.max(200, this.#intervalMs / 2);
     this.#confirmedAt = grantSentAt;
@@ -76,7 +80,8 @@ export class ActiveLease {
 
   /** Lease id in hex, as used in queue keys. */
   get hex(): string {
-    return BigInt(this.id).toString(16);
+    this.#hex ??= BigInt(this.id).toString(16);
+    return this.#hex;
   }
 
   /** Aborts, with a reason string, once the lease is considered lost. */
