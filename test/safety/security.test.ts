@@ -6,7 +6,7 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { Test } from '@nestjs/testing';
 import { Etcd3 } from 'etcd3';
 import {
@@ -87,6 +87,8 @@ async function leaseAlive(admin: Etcd3, lease: string): Promise<boolean> {
 describe('etcd with auth: a user whose role covers only the lock namespace prefix', () => {
   const prefix = 'app/';
   let etcd: EtcdCluster;
+  // Each test closes its clients (afterEach) while their auth tokens are fresh: a client left idle
+  // through the token test would have to authenticate again just to revoke its lease.
   const clients: LockClient[] = [];
   const open = (namespace: string) => {
     const client = new LockClient({
@@ -106,8 +108,8 @@ describe('etcd with auth: a user whose role covers only the lock namespace prefi
     });
     await enableAuth(etcd.endpoints, prefix);
   });
+  afterEach(() => Promise.all(clients.splice(0).map((client) => client.close())));
   after(async () => {
-    await Promise.all(clients.map((client) => client.close()));
     if (etcd !== undefined) {
       for (const namespace of [prefix, 'other/']) {
         assert.deepEqual(await state(namespace), { keys: [], leases: [] });
