@@ -172,10 +172,11 @@ export class EtcdBackend implements LockBackend {
 
   async #acquire(request: AcquireRequest): Promise<EtcdGrant | null> {
     const { name, ttl, waitMs } = request;
-    const signal = request.signal
-      ? AbortSignal.any([request.signal, this.#closing.signal])
-      : this.#closing.signal;
-    const budget = new WaitBudget(name, waitMs, signal);
+    const budget = new WaitBudget(
+      name,
+      waitMs,
+      request.signal ? [request.signal, this.#closing.signal] : [this.#closing.signal],
+    );
     budget.check();
     const prefix = queuePrefix(this.options.namespace, name);
     const queue: Queue = { name, prefix, end: prefixRangeEnd(prefix) };
@@ -484,13 +485,24 @@ export class EtcdBackend implements LockBackend {
     );
   }
 
-  /** Deletes a key whose revision is unknown, then frees its slot; a failure keeps the slot. */
+  /**
+   * Deletes a key whose revision is unknown (a wait given up, a failed enqueue), then frees its
+   * slot. A failed delete is retried until it succeeds or the client closes: the key hangs on a
+   * lease this process keeps alive, so, left behind, it would keep its place in the queue and
+   * every later waiter would wait behind it for as long as the process lives. The slot stays
+   * taken until the delete succeeds (on close, revoking the lease removes the key).
+   */
   async #deleteQuietly(name: string, key: Buffer, freeSlot: () => void): Promise<void> {
-    try {
-      await this.#deleteKey('cleanup', name, key);
-      freeSlot();
-    } catch {
-      // The key goes with its lease; its slot stays taken until then.
+    for (let delayMs = 100; ; delayMs = Math.min(delayMs * 2, this.options.callTimeoutMs)) {
+      try {
+        await this.#deleteKey('cleanup', name, key);
+        freeSlot();
+        return;
+      } catch {
+        // etcd did not answer: try again.
+      }
+      await delay(delayMs, undefined, { signal: this.#closing.signal }).catch(() => undefined);
+      if (this.#closing.signal.aborted) return;
     }
   }
 

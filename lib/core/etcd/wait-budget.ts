@@ -17,20 +17,21 @@ export class WaitBudget {
   /**
    * @param name The lock, for errors.
    * @param waitMs The wait allowed; `0` means "no wait": only the signal can end a call early.
-   * @param signal Ends the wait when it fires.
+   * @param signals End the wait when one fires (checked in order; cheaper than `AbortSignal.any`).
    */
   constructor(
     readonly name: string,
     readonly waitMs: number,
-    readonly signal: AbortSignal | undefined,
+    readonly signals: readonly AbortSignal[],
   ) {
     this.#deadline = waitMs === 0 ? Infinity : performance.now() + waitMs;
   }
 
   /** The error that ends this wait now, if any. */
   expired(): ZZLockError | undefined {
-    if (this.signal?.aborted) {
-      const reason: unknown = this.signal.reason;
+    const signal = this.signals.find((candidate) => candidate.aborted);
+    if (signal) {
+      const reason: unknown = signal.reason;
       // Shutdown aborts every wait with one reason: each caller gets its own error, naming its lock.
       if (reason instanceof LockClientClosedError) return new LockClientClosedError(this.name);
       return reason instanceof ZZLockError ? reason : new LockAbortedError(this.name, reason);
@@ -58,10 +59,10 @@ export class WaitBudget {
             )
           : undefined;
       const onAbort = () => finish(this.expired());
-      this.signal?.addEventListener('abort', onAbort, { once: true });
+      for (const signal of this.signals) signal.addEventListener('abort', onAbort, { once: true });
       const finish = (error: ZZLockError | undefined, settle?: () => void) => {
         clearTimeout(timer);
-        this.signal?.removeEventListener('abort', onAbort);
+        for (const signal of this.signals) signal.removeEventListener('abort', onAbort);
         if (settle) settle();
         else reject(error);
       };

@@ -27,7 +27,7 @@ export class MemoryBackend implements LockBackend {
     const { name, waitMs, signal } = request;
     if (this.#closing.signal.aborted) throw new LockClientClosedError(name);
     const stop = signal ? AbortSignal.any([signal, this.#closing.signal]) : this.#closing.signal;
-    const budget = new WaitBudget(name, waitMs, stop);
+    const budget = new WaitBudget(name, waitMs, [stop]);
     budget.check();
     const queue = this.#queues.get(name) ?? [];
     this.#queues.set(name, queue);
