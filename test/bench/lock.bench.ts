@@ -1,100 +1,492 @@
-// zzlock benchmark (npm run bench): against a real etcd started by the harness, measures
-//   1. uncontended acquire + release latency,
-//   2. contended handoffs per second between clients competing for one lock,
-//   3. a handoff trace: time from a holder's release() to the next grant, to show handoff is
-//      event-driven (no ~100 ms steps from etcd's unsynced-watcher loop).
-// Speed targets live here, never in tests. Env: BENCH_SECONDS (default 5), BENCH_CLUSTER=1 for 3 members.
+// zzlock benchmark (npm run bench [-- --cluster] [-- --seconds S] [-- --n N]): one etcd the
+// bench starts itself, every contender in the same run, interleaved.
+//   1. Uncontended: the floor (raw put + delete, plain etcd3 client), zzlock acquire + release,
+//      and etcd3's Lock acquire + release; N cycles each after warm-up, in alternating batches.
+//   2. Contended: 8, 64 and 512 waiters over 4 processes on one lock, S seconds each, zzlock and
+//      etcd3 Lock with a retry loop: handoffs/s, wait and handoff-gap percentiles, FIFO
+//      violations, wasted attempts, and etcd messages per handoff from etcd's own gRPC counters.
+//   3. Many locks: one process acquires 10,000 distinct locks and holds them.
+// Prints a table, writes bench/results/latest.json and latest.svg, and exits 1 if a goal is
+// missed. Speed targets live here, never in tests.
+import { execFile, fork } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { Etcd3 } from 'etcd3';
 import { LockClient } from '../../lib/core/index.js';
 import { startEtcd, startEtcdCluster } from '../support/index.js';
+import type { ContenderName } from './contenders.js';
+import type { GrantRecord, WorkerOrder, WorkerReport } from './contended-worker.js';
+import { messagesBetween, readMessageCounts, type MessageCounts } from './etcd-messages.js';
+import type { ManyLocksResult } from './many-locks.js';
+import { percentiles, sharedNow, type Percentiles } from './stats.js';
+import { renderChart, type ChartSeries } from './svg-chart.js';
 
-const seconds = Number(process.env.BENCH_SECONDS ?? 5);
-const etcd =
-  process.env.BENCH_CLUSTER === '1' ? await startEtcdCluster({ members: 3 }) : await startEtcd();
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = join(here, '..', '..', '..');
+const { values: args } = parseArgs({
+  options: {
+    cluster: { type: 'boolean', default: false },
+    seconds: { type: 'string', default: '10' },
+    n: { type: 'string', default: '2000' },
+    waiters: { type: 'string', default: '8,64,512' },
+    'many-locks': { type: 'string', default: '10000' },
+    out: { type: 'string', default: join(repoRoot, 'bench', 'results') },
+  },
+});
+const SECONDS = Number(args.seconds);
+const N = Number(args.n);
+const WAITERS = args.waiters.split(',').map(Number);
+const MANY_LOCKS = Number(args['many-locks']);
+const PROCESSES = 4;
+/** Time given to the waiters to queue before the contended figures start. */
+const WARMUP_MS = 2000;
+const CONTENDERS: readonly ContenderName[] = ['zzlock', 'etcd3-lock'];
 
-/** Speed targets on a 2-core machine with etcd on local disk; the bench exits 1 when one is missed. */
-const TARGETS = {
-  uncontendedP50Ms: 10,
-  handoffsPerSecond: 100,
-  slowHandoffShare: 0.01, // share of handoffs taking ≥ 50 ms (etcd's unsynced-watcher loop is 100 ms)
+/** The goals of the benchmark (ratios measured in one run). */
+const GOALS = {
+  uncontendedVsFloor: 0.9,
+  uncontendedVsEtcd3: 1.8,
+  contendedVsFloor: 0.7,
+  contendedVsEtcd3: 1.5,
+  messagesPerHandoff: 4,
+  gapP99Ms: 10,
+  heapBytesPerLock: 2048,
 };
+
+// ---------------------------------------------------------------------------------------------
+
+/** Uncontended figures of one contender. */
+interface Uncontended {
+  readonly cyclesPerSecond: number;
+  readonly latency: Percentiles;
+}
+
+/** Contended figures of one contender at one waiter count. */
+interface Contended {
+  readonly contender: ContenderName;
+  readonly waiters: number;
+  readonly seconds: number;
+  readonly handoffs: number;
+  readonly handoffsPerSecond: number;
+  readonly wait: Percentiles;
+  readonly gap: Percentiles;
+  readonly fifoViolations: number;
+  readonly wastedAttempts: number;
+  readonly messages: MessageCounts;
+  readonly messagesPerHandoff: number;
+  readonly requestsPerHandoff: number;
+  readonly callsPerHandoff: Record<string, number>;
+}
+
+const etcd = args.cluster ? await startEtcdCluster({ members: 3 }) : await startEtcd();
+const goalLines: string[] = [];
 const missed: string[] = [];
-const target = (ok: boolean, what: string) => {
-  console.log(`  target ${ok ? 'met' : 'MISSED'}: ${what}`);
+const goal = (ok: boolean, what: string) => {
+  goalLines.push(`  ${ok ? 'met   ' : 'MISSED'}  ${what}`);
   if (!ok) missed.push(what);
 };
-
-const quantile = (sorted: number[], q: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-const summary = (samples: number[]) => {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return `p50 ${quantile(sorted, 0.5).toFixed(2)} ms, p99 ${quantile(sorted, 0.99).toFixed(2)} ms, max ${sorted.at(-1)!.toFixed(2)} ms (n=${sorted.length})`;
-};
+const fixed = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : '–');
 
 try {
-  const options = { endpoints: etcd.endpoints, namespace: 'bench/' };
-  const solo = new LockClient(options);
-  await (await solo.acquire('warmup')).release();
-
-  // 1. Uncontended.
-  const uncontended: number[] = [];
-  for (const stopAt = performance.now() + seconds * 1000; performance.now() < stopAt;) {
-    const startedAt = performance.now();
-    const lock = await solo.acquire('solo');
-    await lock.release();
-    uncontended.push(performance.now() - startedAt);
+  const uncontended = await runUncontended();
+  const contended: Contended[] = [];
+  for (const [index, waiters] of WAITERS.entries()) {
+    // Alternate which contender goes first, so neither always meets a warmer etcd.
+    const order = index % 2 === 0 ? CONTENDERS : [...CONTENDERS].reverse();
+    for (const contender of order) contended.push(await runContended(contender, waiters));
   }
-  console.log(`uncontended acquire+release: ${summary(uncontended)}`);
-  const uncontendedP50 = quantile(
-    [...uncontended].sort((a, b) => a - b),
-    0.5,
-  );
-  target(
-    uncontendedP50 <= TARGETS.uncontendedP50Ms,
-    `uncontended p50 ≤ ${TARGETS.uncontendedP50Ms} ms`,
-  );
-  await solo.close();
-
-  // 2 + 3. Contended: 4 clients (separate connections and watches, as separate processes would
-  // have), 2 acquirers each, all on one lock. Each holder notes when it starts releasing; the
-  // next grant measures the handoff from there.
-  const clients = Array.from({ length: 4 }, () => new LockClient(options));
-  const handoffs: number[] = [];
-  let releasedAt = 0;
-  let grants = 0;
-  const stopAt = performance.now() + seconds * 1000;
-  const worker = async (client: LockClient) => {
-    while (performance.now() < stopAt) {
-      const lock = await client.acquire('hot', { waitMs: 30_000 });
-      if (releasedAt > 0) handoffs.push(performance.now() - releasedAt);
-      grants += 1;
-      releasedAt = performance.now();
-      await lock.release();
-    }
-  };
-  const startedAt = performance.now();
-  await Promise.all(clients.flatMap((client) => [worker(client), worker(client)]));
-  const elapsedS = (performance.now() - startedAt) / 1000;
-  console.log(
-    `contended handoffs/s: ${(grants / elapsedS).toFixed(0)} (${grants} grants in ${elapsedS.toFixed(1)} s, 8 acquirers on 4 clients)`,
-  );
-  console.log(`handoff release→next grant: ${summary(handoffs)}`);
-  target(
-    grants / elapsedS >= TARGETS.handoffsPerSecond,
-    `≥ ${TARGETS.handoffsPerSecond} handoffs/s`,
-  );
-  const slow = handoffs.filter((ms) => ms >= 50).length;
-  console.log(
-    `handoffs ≥ 50 ms: ${slow} of ${handoffs.length} (${((100 * slow) / handoffs.length).toFixed(2)} %)`,
-  );
-  target(
-    slow <= TARGETS.slowHandoffShare * handoffs.length,
-    `≤ ${TARGETS.slowHandoffShare * 100} % of handoffs ≥ 50 ms`,
-  );
-  await Promise.all(clients.map((client) => client.close()));
+  const many = await runManyLocks();
+  report(uncontended, contended, many);
+  await writeResults(uncontended, contended, many);
 } finally {
   await etcd.stop();
 }
 if (missed.length > 0) {
-  console.error(`bench: ${missed.length} target(s) missed: ${missed.join('; ')}`);
+  console.error(`bench: ${missed.length} goal(s) missed`);
   process.exitCode = 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function runUncontended(): Promise<Record<'floor' | ContenderName, Uncontended>> {
+  const raw = new Etcd3({ hosts: etcd.endpoints });
+  const zz = new LockClient({ endpoints: etcd.endpoints, namespace: 'bench-solo/', ttl: 15 });
+  const etcd3 = new Etcd3({ hosts: etcd.endpoints });
+  const cycles: Record<'floor' | ContenderName, () => Promise<void>> = {
+    floor: async () => {
+      await raw.put('bench-floor/k').value('v');
+      await raw.delete().key('bench-floor/k');
+    },
+    zzlock: async () => {
+      await (await zz.acquire('solo')).release();
+    },
+    'etcd3-lock': async () => {
+      const lock = etcd3.lock('bench-etcd3/solo').ttl(15);
+      await lock.acquire();
+      await lock.release();
+    },
+  };
+  const names = Object.keys(cycles) as Array<keyof typeof cycles>;
+  const samples = Object.fromEntries(names.map((name) => [name, [] as number[]]));
+  for (const name of names) for (let i = 0; i < 200; i += 1) await cycles[name](); // warm-up
+  const BATCHES = 8;
+  for (let batch = 0; batch < BATCHES; batch += 1) {
+    const order = batch % 2 === 0 ? names : [...names].reverse();
+    for (const name of order) {
+      for (let i = 0; i < Math.ceil(N / BATCHES); i += 1) {
+        const startedAt = performance.now();
+        await cycles[name]();
+        samples[name].push(performance.now() - startedAt);
+      }
+    }
+  }
+  await zz.close();
+  raw.close();
+  etcd3.close();
+  const result = {} as Record<'floor' | ContenderName, Uncontended>;
+  for (const name of names) {
+    const total = samples[name].reduce((a, b) => a + b, 0);
+    result[name] = {
+      cyclesPerSecond: samples[name].length / (total / 1000),
+      latency: percentiles(samples[name]),
+    };
+  }
+  return result;
+}
+
+async function runContended(contender: ContenderName, waiters: number): Promise<Contended> {
+  const namespace = `bench-${contender}-${waiters}/`;
+  const workers = Array.from({ length: PROCESSES }, () =>
+    fork(join(here, 'contended-worker.js'), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+  );
+  const startAt = sharedNow() + 1500;
+  // Figures come from the steady state: once every waiter has queued (WARMUP_MS after the start).
+  const measureFrom = startAt + WARMUP_MS;
+  const stopAt = measureFrom + SECONDS * 1000;
+  const reports = workers.map(
+    (worker, i) =>
+      new Promise<WorkerReport>((resolve, reject) => {
+        worker.on('message', (message) => {
+          if (message !== 'ready') resolve(message as WorkerReport);
+        });
+        worker.once('error', reject);
+        worker.once(
+          'exit',
+          (code) => code !== 0 && reject(new Error(`worker ${i} exited ${code}`)),
+        );
+        const order: WorkerOrder = {
+          contender,
+          endpoints: etcd.endpoints,
+          namespace,
+          lockName: 'hot',
+          // Spread as evenly as the count allows.
+          waiters: Math.floor(waiters / PROCESSES) + (i < waiters % PROCESSES ? 1 : 0),
+          startAt,
+          stopAt,
+        };
+        worker.send(order);
+      }),
+  );
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, measureFrom - sharedNow())));
+  const before = await readMessageCounts(etcd.endpoints);
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, stopAt - sharedNow())));
+  const after = await readMessageCounts(etcd.endpoints);
+  const results = await Promise.all(reports);
+  const errors = results.flatMap((r) => r.errors);
+  if (errors.length > 0) throw new Error(`${contender} × ${waiters}: ${errors[0]}`);
+
+  // Messages are counted from measureFrom to the stop; so are the grants.
+  const grants = results
+    .flatMap((r) => r.grants)
+    .filter((g) => g.grant >= measureFrom && g.grant <= stopAt)
+    .sort((a, b) => a.grant - b.grant);
+  const pendingStarts = results.flatMap((r) => r.pendingStarts);
+  const messages = messagesBetween(before, after);
+  const gaps = grants.slice(1).map((g, i) => Math.max(0, g.grant - grants[i].release));
+  const callsPerHandoff = Object.fromEntries(
+    Object.entries(messages.calls).map(([method, count]) => [method, count / grants.length]),
+  );
+  const figures: Contended = {
+    contender,
+    waiters,
+    seconds: SECONDS,
+    handoffs: grants.length,
+    handoffsPerSecond: grants.length / SECONDS,
+    wait: percentiles(grants.map((g) => g.grant - g.start)),
+    gap: percentiles(gaps),
+    fifoViolations: fifoViolations(grants, pendingStarts),
+    wastedAttempts: grants.reduce((sum, g) => sum + g.attempts - 1, 0),
+    messages,
+    messagesPerHandoff: (messages.toEtcd + messages.fromEtcd) / grants.length,
+    requestsPerHandoff: messages.toEtcd / grants.length,
+    callsPerHandoff,
+  };
+  console.log(
+    `contended ${contender.padEnd(10)} ${String(waiters).padStart(3)} waiters: ${fixed(figures.handoffsPerSecond, 0)} handoffs/s, ` +
+      `gap p50 ${fixed(figures.gap.p50)} p99 ${fixed(figures.gap.p99)} ms, ${fixed(figures.messagesPerHandoff)} msgs/handoff`,
+  );
+  return figures;
+}
+
+/**
+ * Grants out of FIFO order. zzlock has a queue: its order is the fencing token (the create
+ * revision of the waiter's key), so a violation is a grant with a lower token than one granted
+ * before it. etcd3's Lock has no queue: a violation is a grant to a waiter that started after
+ * another waiter still waiting then (by more than 1 ms, the clock's cross-process slack).
+ */
+function fifoViolations(grants: readonly GrantRecord[], pendingStarts: readonly number[]): number {
+  if (grants.every((g) => g.token !== undefined)) {
+    let highest = -1n;
+    let violations = 0;
+    for (const grant of grants) {
+      const token = BigInt(grant.token as string);
+      if (token < highest) violations += 1;
+      else highest = token;
+    }
+    return violations;
+  }
+  // Earliest start among waits granted later (or never), scanning from the last grant back.
+  let earliestLater = Math.min(...pendingStarts, Number.POSITIVE_INFINITY);
+  let violations = 0;
+  for (let i = grants.length - 1; i >= 0; i -= 1) {
+    if (earliestLater < grants[i].start - 1) violations += 1;
+    earliestLater = Math.min(earliestLater, grants[i].start);
+  }
+  return violations;
+}
+
+async function runManyLocks(): Promise<ManyLocksResult> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [
+      '--expose-gc',
+      join(here, 'many-locks.js'),
+      etcd.endpoints.join(','),
+      String(MANY_LOCKS),
+      '15',
+    ],
+    { maxBuffer: 1 << 20 },
+  );
+  return JSON.parse(stdout.trim().split('\n').at(-1) as string) as ManyLocksResult;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function report(
+  uncontended: Record<'floor' | ContenderName, Uncontended>,
+  contended: readonly Contended[],
+  many: ManyLocksResult,
+): void {
+  const floor = uncontended.floor.cyclesPerSecond;
+  const rows: string[][] = [
+    [
+      '',
+      'cycles/s',
+      '× floor',
+      'p50 ms',
+      'p99 ms',
+      'etcd msgs/handoff',
+      'gap p50/p99 ms',
+      'FIFO viol.',
+      'wasted',
+    ],
+  ];
+  for (const name of ['floor', 'zzlock', 'etcd3-lock'] as const) {
+    const u = uncontended[name];
+    rows.push([
+      `uncontended ${name}`,
+      fixed(u.cyclesPerSecond, 0),
+      fixed(u.cyclesPerSecond / floor),
+      fixed(u.latency.p50),
+      fixed(u.latency.p99),
+      '',
+      '',
+      '',
+      '',
+    ]);
+  }
+  for (const c of contended) {
+    rows.push([
+      `${c.waiters} waiters ${c.contender}`,
+      fixed(c.handoffsPerSecond, 0),
+      fixed(c.handoffsPerSecond / floor),
+      fixed(c.wait.p50),
+      fixed(c.wait.p99),
+      `${fixed(c.messagesPerHandoff)} (${fixed(c.requestsPerHandoff)} in)`,
+      `${fixed(c.gap.p50)} / ${fixed(c.gap.p99)}`,
+      String(c.fifoViolations),
+      String(c.wastedAttempts),
+    ]);
+  }
+  const widths = rows[0].map((_, col) => Math.max(...rows.map((row) => row[col].length)));
+  console.log('');
+  for (const row of rows) {
+    console.log(
+      row
+        .map((cell, col) => (col === 0 ? cell.padEnd(widths[col]) : cell.padStart(widths[col])))
+        .join('  '),
+    );
+  }
+  console.log('(contended "p50/p99 ms" is the wait from acquire() to the grant)');
+  for (const c of contended) {
+    const calls = Object.entries(c.callsPerHandoff)
+      .map(([method, count]) => `${method} ${fixed(count)}`)
+      .join(', ');
+    console.log(`  etcd calls per handoff, ${c.contender} × ${c.waiters}: ${calls}`);
+  }
+  console.log(
+    `\nmany locks: ${many.locks} held in ${fixed(many.acquireSeconds, 1)} s (released in ${fixed(many.releaseSeconds, 1)} s), ` +
+      `${fixed(many.heapBytesPerLock, 0)} B heap per held lock, ${many.leases} lease(s), ` +
+      `${many.keepaliveStreamsOpened} keepalive stream(s) opened in ${many.heldSeconds} s of holding (TTL ${many.ttlSeconds} s), ` +
+      `${many.keepaliveStreamsOpen} open at the end, ${many.messagesWhileHeld} etcd messages while held`,
+  );
+
+  const zz = uncontended.zzlock.cyclesPerSecond;
+  goal(
+    zz >= GOALS.uncontendedVsFloor * floor,
+    `uncontended zzlock ≥ ${GOALS.uncontendedVsFloor}× floor (${fixed(zz / floor)}×)`,
+  );
+  goal(
+    zz >= GOALS.uncontendedVsEtcd3 * uncontended['etcd3-lock'].cyclesPerSecond,
+    `uncontended zzlock ≥ ${GOALS.uncontendedVsEtcd3}× etcd3 Lock (${fixed(zz / uncontended['etcd3-lock'].cyclesPerSecond)}×)`,
+  );
+  for (const c of contended.filter((x) => x.contender === 'zzlock')) {
+    const rival = contended.find((x) => x.contender === 'etcd3-lock' && x.waiters === c.waiters);
+    const tag = `${c.waiters} waiters:`;
+    goal(
+      c.handoffsPerSecond >= GOALS.contendedVsFloor * floor,
+      `${tag} ≥ ${GOALS.contendedVsFloor}× floor (${fixed(c.handoffsPerSecond / floor)}×)`,
+    );
+    if (rival) {
+      goal(
+        c.handoffsPerSecond >= GOALS.contendedVsEtcd3 * rival.handoffsPerSecond,
+        `${tag} ≥ ${GOALS.contendedVsEtcd3}× etcd3 Lock + retry (${fixed(c.handoffsPerSecond / rival.handoffsPerSecond)}×)`,
+      );
+    }
+    goal(c.wastedAttempts === 0, `${tag} 0 wasted attempts (${c.wastedAttempts})`);
+    goal(
+      c.messagesPerHandoff <= GOALS.messagesPerHandoff,
+      `${tag} ≤ ${GOALS.messagesPerHandoff} etcd messages per handoff (${fixed(c.messagesPerHandoff)}: ${fixed(c.requestsPerHandoff)} to etcd, ${fixed(c.messagesPerHandoff - c.requestsPerHandoff)} from etcd)`,
+    );
+    goal(
+      c.gap.p99 <= GOALS.gapP99Ms,
+      `${tag} handoff gap p99 ≤ ${GOALS.gapP99Ms} ms (${fixed(c.gap.p99)} ms)`,
+    );
+    goal(c.fifoViolations === 0, `${tag} 0 FIFO violations (${c.fifoViolations})`);
+  }
+  goal(
+    many.leases === 1 && many.keepaliveStreamsOpen <= 1,
+    `${many.locks} held locks: one lease and at most one keepalive stream open (${many.leases} lease, ${many.keepaliveStreamsOpen} open)`,
+  );
+  goal(
+    many.heapBytesPerLock <= GOALS.heapBytesPerLock,
+    `${many.locks} held locks: ≤ 2 KB heap per held lock (${fixed(many.heapBytesPerLock, 0)} B)`,
+  );
+  console.log(`\ngoals:\n${goalLines.join('\n')}`);
+}
+
+async function writeResults(
+  uncontended: Record<'floor' | ContenderName, Uncontended>,
+  contended: readonly Contended[],
+  many: ManyLocksResult,
+): Promise<void> {
+  const etcdVersion = await promisify(execFile)(process.env.ETCD_BIN ?? 'etcd', ['--version'])
+    .then(({ stdout }) => /etcd Version: (\S+)/.exec(stdout)?.[1] ?? 'unknown')
+    .catch(() => 'unknown');
+  const machine = {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    etcd: etcdVersion,
+    etcdMembers: etcd.endpoints.length,
+  };
+  const date = new Date().toISOString();
+  const results = {
+    date,
+    machine,
+    settings: {
+      n: N,
+      seconds: SECONDS,
+      waiters: WAITERS,
+      processes: PROCESSES,
+      manyLocks: MANY_LOCKS,
+    },
+    goals: GOALS,
+    goalsMissed: missed,
+    uncontended,
+    contended,
+    manyLocks: many,
+  };
+  await mkdir(args.out, { recursive: true });
+  const json = JSON.stringify(
+    results,
+    (_, value: unknown) => (typeof value === 'bigint' ? value.toString() : value),
+    2,
+  );
+  await writeFile(join(args.out, 'latest.json'), `${json}\n`);
+  const series = (
+    contender: ContenderName,
+    color: string,
+    pick: (c: Contended) => number,
+    label: string,
+    dashed = false,
+  ): ChartSeries => ({
+    label,
+    color,
+    dashed,
+    points: contended
+      .filter((c) => c.contender === contender)
+      .map((c) => ({ waiters: c.waiters, value: pick(c) })),
+  });
+  const ZZ = '#1f77b4';
+  const E3 = '#d62728';
+  const svg = renderChart(
+    [
+      {
+        title: 'Throughput under contention',
+        yLabel: 'handoffs per second',
+        logY: false,
+        series: [
+          series('zzlock', ZZ, (c) => c.handoffsPerSecond, 'zzlock'),
+          series('etcd3-lock', E3, (c) => c.handoffsPerSecond, 'etcd3 Lock + retry'),
+        ],
+        references: [
+          {
+            label: `floor: put + delete ${fixed(uncontended.floor.cyclesPerSecond, 0)}/s`,
+            value: uncontended.floor.cyclesPerSecond,
+          },
+        ],
+      },
+      {
+        title: 'Handoff gap (release → next grant)',
+        yLabel: 'ms (log scale)',
+        logY: true,
+        series: [
+          series('zzlock', ZZ, (c) => c.gap.p50, 'zzlock p50'),
+          series('zzlock', ZZ, (c) => c.gap.p99, 'zzlock p99', true),
+          series('etcd3-lock', E3, (c) => c.gap.p50, 'etcd3 Lock p50'),
+          series('etcd3-lock', E3, (c) => c.gap.p99, 'etcd3 Lock p99', true),
+        ],
+      },
+      {
+        title: 'Wait (acquire → grant)',
+        yLabel: 'ms (log scale)',
+        logY: true,
+        series: [
+          series('zzlock', ZZ, (c) => c.wait.p50, 'zzlock p50'),
+          series('zzlock', ZZ, (c) => c.wait.p99, 'zzlock p99', true),
+          series('etcd3-lock', E3, (c) => c.wait.p50, 'etcd3 Lock p50'),
+          series('etcd3-lock', E3, (c) => c.wait.p99, 'etcd3 Lock p99', true),
+        ],
+      },
+    ],
+    WAITERS,
+    `${date.slice(0, 10)} · ${machine.cpus} × ${machine.cpuModel} · node ${machine.node} · etcd ${machine.etcd} (${machine.etcdMembers} member${machine.etcdMembers > 1 ? 's' : ''})`,
+  );
+  await writeFile(join(args.out, 'latest.svg'), svg);
+  console.log(`\nwrote ${join(args.out, 'latest.json')} and latest.svg`);
 }
