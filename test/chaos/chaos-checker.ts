@@ -1,0 +1,584 @@
+/**
+ * Pure checks over a chaos run's history: safety (lost updates, stale operations accepted,
+ * fencing inversions, unexplained overlaps of believed-held intervals) and the two timing promises
+ * (next grant after a holder's death, grants after a leader kill), plus one summary per fault.
+ *
+ * The rules, precisely:
+ * - **Believed-held interval** of a grant: from `grantedAt` to `releasedAt` (when the worker
+ *   called `release()`), or to the SIGKILL of its process, whichever is first. A grant with neither
+ *   is "never ended" and a violation (every worker is stopped cleanly or killed by the run).
+ * - **Overlap**: grants A and B of one name (any workers, any acquirers) with
+ *   `A.grantedAt ≤ B.grantedAt < end(A)`: B was granted while A still believed it held the lock.
+ *   It is **explained** only if A's lost signal fired no later than `end(A)` (A was told before it
+ *   stopped believing it held the lock) and either
+ *   (a) it fired no later than `B.grantedAt` ("signalled before the next grant": what zzlock
+ *       promises a live holder, cut off or not), or
+ *   (b) A's process was paused by SIGSTOP at some time between `A.grantedAt` and `B.grantedAt`,
+ *       and the signal fired after it resumed ("paused, signalled on resume": a stopped process
+ *       cannot be told; fencing is what protects the resource meanwhile).
+ *   A SIGKILLed holder's interval ends at its kill, so any grant before that is an overlap, and
+ *   unexplained (a dead holder has no lost signal).
+ * - **Fencing inversion**: for one name, a grant later in time whose token is not above the token
+ *   of every earlier grant (a lower or an equal token).
+ * - **Stale operation accepted**: the store accepted a read or write whose token is lower than one
+ *   it had accepted before for that resource (recomputed here from its record, not trusted).
+ *   A stale answer to an operation whose token was not lower is a store bug and a violation too.
+ * - **Lost update**: an accepted write whose base version (the version its read returned) is not
+ *   the resource's version when the write arrived; also, each resource's final value must equal
+ *   its number of accepted writes.
+ */
+import {
+  FAULT_KINDS,
+  type ChaosHistory,
+  type FaultKind,
+  type FaultRecord,
+  type GrantRecord,
+  type StoreOperation,
+} from './chaos-history.js';
+
+/** The timing promises a run is held to. */
+export interface ChaosLimits {
+  /** From a holder's death (SIGKILL, or SIGSTOP past its TTL) to the next grant of its lock. */
+  readonly holderDeathToNextGrantMs: number;
+  /** From a leader kill to the first grant of an acquisition started after the kill. */
+  readonly leaderKillToGrantMs: number;
+}
+
+/** Why an overlap is allowed (see the module doc), or `undefined` when it is not. */
+export type OverlapExplanation = 'signalled-before-next-grant' | 'paused-signalled-on-resume';
+
+/** Two grants of one name whose believed-held intervals overlap. */
+export interface Overlap {
+  /** The lock name. */
+  readonly name: string;
+  /** The grant that held first. */
+  readonly earlier: GrantRecord;
+  /** The grant made while the earlier one was still believed held. */
+  readonly later: GrantRecord;
+  /** The rule that explains it, if any. */
+  readonly explanation: OverlapExplanation | undefined;
+}
+
+/** What the store's record shows. */
+export interface StoreFindings {
+  /** Reads rejected as stale. */
+  readonly staleReadsRejected: number;
+  /** Writes rejected as stale. */
+  readonly staleWritesRejected: number;
+  /** Accepted operations with a token below one accepted before (must be none). */
+  readonly staleAccepted: StoreOperation[];
+  /** Operations rejected although their token was not below any accepted (must be none). */
+  readonly wronglyRejected: StoreOperation[];
+  /** Accepted writes whose base version was not current (must be none). */
+  readonly lostUpdates: StoreOperation[];
+  /** Accepted writes. */
+  readonly acceptedWrites: number;
+  /** Resources whose final value is not their number of accepted writes. */
+  readonly valueMismatches: string[];
+}
+
+/** One fault's figures and verdict. */
+export interface FaultSummary {
+  /** The fault. */
+  readonly fault: FaultRecord;
+  /** One line for the run's output. */
+  readonly line: string;
+  /** Broken promises, if any. */
+  readonly violations: string[];
+}
+
+/** The totals of a run. */
+export interface ChaosTotals {
+  /** Grants reported by every worker. */
+  readonly grants: number;
+  /** Faults injected. */
+  readonly faults: number;
+  /** Overlapping believed-held intervals (pairs). */
+  readonly overlaps: number;
+  /** Of those, explained by a lost signal. */
+  readonly overlapsExplained: number;
+  /** Lost signals fired. */
+  readonly locksLost: number;
+  /** Lost signals not during a fault or within a TTL after its healing. */
+  readonly locksLostOutsideFaults: number;
+  /** Store reads rejected as stale. */
+  readonly staleReadsRejected: number;
+  /** Store writes rejected as stale. */
+  readonly staleWritesRejected: number;
+  /** Store operations accepted with a stale token. */
+  readonly staleAccepted: number;
+  /** Lost updates. */
+  readonly lostUpdates: number;
+  /** Fencing inversions. */
+  readonly fencingInversions: number;
+  /** Accepted writes (the counters' sum). */
+  readonly acceptedWrites: number;
+  /** Overlaps by the rule that explains them. */
+  readonly overlapsBy: Readonly<Partial<Record<OverlapExplanation, number>>>;
+  /** Failed acquisitions by error code. */
+  readonly acquireErrors: Readonly<Partial<Record<string, number>>>;
+  /** Failed acquisitions not during a fault or within a TTL after its healing. */
+  readonly acquireErrorsOutsideFaults: number;
+  /** Longest time without any grant, from the first grant to the end, in ms. */
+  readonly longestGrantGapMs: number;
+  /** Run length, in ms. */
+  readonly durationMs: number;
+}
+
+/** The checker's verdict over a run. */
+export interface ChaosReport {
+  /** One summary per fault, in injection order. */
+  readonly faults: FaultSummary[];
+  /** Totals. */
+  readonly totals: ChaosTotals;
+  /** Every overlap found. */
+  readonly overlaps: Overlap[];
+  /** Every broken property, as a sentence; empty when the run passed. */
+  readonly violations: string[];
+}
+
+/**
+ * When grant `grant` stopped being believed held: its release, or its process's SIGKILL,
+ * whichever came first; `undefined` if neither happened.
+ * @example
+ * believedHeldUntil(grant, history.kills) // e.g. grant.releasedAt
+ */
+export function believedHeldUntil(
+  grant: GrantRecord,
+  kills: ChaosHistory['kills'],
+): number | undefined {
+  const killedAt = kills.find(
+    (kill) => kill.worker === grant.worker && kill.at >= grant.grantedAt,
+  )?.at;
+  if (grant.releasedAt === undefined) return killedAt;
+  return killedAt === undefined ? grant.releasedAt : Math.min(grant.releasedAt, killedAt);
+}
+
+/**
+ * Every pair of grants of one name whose believed-held intervals overlap, each with the rule that
+ * explains it (module doc), or `undefined`.
+ * @example
+ * findOverlaps(history).filter((overlap) => overlap.explanation === undefined) // must be []
+ */
+export function findOverlaps(history: ChaosHistory): Overlap[] {
+  const overlaps: Overlap[] = [];
+  for (const grants of byName(history.grants).values()) {
+    const ordered = [...grants].sort(
+      (a, b) => a.grantedAt - b.grantedAt || Number(a.token - b.token),
+    );
+    let active: { grant: GrantRecord; end: number }[] = [];
+    for (const later of ordered) {
+      active = active.filter(({ end }) => end > later.grantedAt);
+      for (const { grant: earlier, end } of active) {
+        overlaps.push({
+          name: later.name,
+          earlier,
+          later,
+          explanation: explain(earlier, end, later, history),
+        });
+      }
+      active.push({ grant: later, end: believedHeldUntil(later, history.kills) ?? Infinity });
+    }
+  }
+  return overlaps;
+}
+
+function explain(
+  earlier: GrantRecord,
+  end: number,
+  later: GrantRecord,
+  history: ChaosHistory,
+): OverlapExplanation | undefined {
+  const lostAt = earlier.lostAt;
+  if (lostAt === undefined || lostAt > end) return undefined;
+  if (lostAt <= later.grantedAt) return 'signalled-before-next-grant';
+  const pausedBetween = history.pauses.some(
+    (pause) =>
+      pause.worker === earlier.worker &&
+      pause.from <= later.grantedAt &&
+      pause.to >= earlier.grantedAt &&
+      lostAt >= pause.to,
+  );
+  return pausedBetween ? 'paused-signalled-on-resume' : undefined;
+}
+
+/**
+ * Grants that came later in time than another grant of the same name with a token at least as
+ * high (a lower or equal fencing token: must be none).
+ * @example
+ * findFencingInversions(history.grants) // []
+ */
+export function findFencingInversions(
+  grants: readonly GrantRecord[],
+): { earlier: GrantRecord; later: GrantRecord }[] {
+  const inversions: { earlier: GrantRecord; later: GrantRecord }[] = [];
+  for (const ofName of byName(grants).values()) {
+    const ordered = [...ofName].sort((a, b) => a.grantedAt - b.grantedAt);
+    let highest: GrantRecord | undefined;
+    for (const grant of ordered) {
+      if (highest !== undefined && grant.token <= highest.token) {
+        inversions.push({ earlier: highest, later: grant });
+      }
+      if (highest === undefined || grant.token > highest.token) highest = grant;
+    }
+  }
+  return inversions;
+}
+
+/**
+ * Replays the fencing store's record: recomputes each resource's highest accepted token and
+ * version, and finds stale operations accepted, operations wrongly rejected and lost updates.
+ * @example
+ * checkStore(history.operations, history.finalValues).lostUpdates // []
+ */
+export function checkStore(
+  operations: readonly StoreOperation[],
+  finalValues: ReadonlyMap<string, number>,
+): StoreFindings {
+  const state = new Map<string, { highest: bigint; version: number }>();
+  const staleAccepted: StoreOperation[] = [];
+  const wronglyRejected: StoreOperation[] = [];
+  const lostUpdates: StoreOperation[] = [];
+  let staleReadsRejected = 0;
+  let staleWritesRejected = 0;
+  let acceptedWrites = 0;
+  const writesPerResource = new Map<string, number>();
+  for (const operation of [...operations].sort((a, b) => a.seq - b.seq)) {
+    const resource = state.get(operation.resource) ?? { highest: 0n, version: 0 };
+    state.set(operation.resource, resource);
+    const isStale = operation.token < resource.highest;
+    if (operation.outcome === 'stale') {
+      if (!isStale) wronglyRejected.push(operation);
+      if (operation.kind === 'read') staleReadsRejected += 1;
+      else staleWritesRejected += 1;
+      continue;
+    }
+    if (isStale) staleAccepted.push(operation);
+    resource.highest = operation.token > resource.highest ? operation.token : resource.highest;
+    if (operation.kind === 'write') {
+      if (operation.baseVersion !== resource.version) lostUpdates.push(operation);
+      resource.version += 1;
+      acceptedWrites += 1;
+      writesPerResource.set(
+        operation.resource,
+        (writesPerResource.get(operation.resource) ?? 0) + 1,
+      );
+    }
+  }
+  const valueMismatches = [...new Set([...finalValues.keys(), ...writesPerResource.keys()])]
+    .filter((name) => (finalValues.get(name) ?? 0) !== (writesPerResource.get(name) ?? 0))
+    .map(
+      (name) =>
+        `${name}: value ${finalValues.get(name) ?? 0}, accepted writes ${writesPerResource.get(name) ?? 0}`,
+    );
+  return {
+    staleReadsRejected,
+    staleWritesRejected,
+    staleAccepted,
+    wronglyRejected,
+    lostUpdates,
+    acceptedWrites,
+    valueMismatches,
+  };
+}
+
+/**
+ * Figures and verdict of one fault, derived from the history (see {@link ChaosLimits}).
+ * @example
+ * summarizeFault(history.faults[0], history, limits).line
+ * // 'holder-sigkill  w2.1 held acct-1 (token 812): next grant of acct-1 after 4712 ms (limit 6000) ok'
+ */
+export function summarizeFault(
+  fault: FaultRecord,
+  history: ChaosHistory,
+  limits: ChaosLimits,
+): FaultSummary {
+  const violations: string[] = [];
+  const ms = (value: number) => `${Math.round(value)} ms`;
+  const held = fault.grantId === undefined ? undefined : grantById(history, fault.grantId);
+  const lostInWindow = history.grants.filter(
+    (grant) => grant.lostAt !== undefined && faultOf(grant.lostAt, history) === fault,
+  ).length;
+  const failedAcquires = history.acquireErrors.filter(
+    (error) => faultOf(error.at, history) === fault,
+  ).length;
+  const nextGrantOf = (name: string, notBy: string) =>
+    firstGrant(
+      history,
+      (grant) =>
+        grant.name === name && grant.worker !== notBy && grant.grantedAt >= fault.startedAt,
+    );
+  const firstFreshGrant = (after: number) =>
+    firstGrant(history, (grant) => grant.requestedAt >= after);
+  const title = `${fault.kind.padEnd(15)} ${fault.target}`;
+  let line: string;
+
+  switch (fault.kind) {
+    case 'holder-sigkill':
+    case 'holder-sigstop': {
+      const next = nextGrantOf(fault.name!, fault.target);
+      const afterMs = next === undefined ? undefined : next.grantedAt - fault.startedAt;
+      const limit = limits.holderDeathToNextGrantMs;
+      const verdict = afterMs !== undefined && afterMs <= limit ? 'ok' : 'FAIL';
+      if (verdict === 'FAIL') {
+        violations.push(
+          `${fault.kind} of ${fault.target}: next grant of ${fault.name} ` +
+            `${afterMs === undefined ? 'never came' : `after ${ms(afterMs)}`} (limit ${ms(limit)})`,
+        );
+      }
+      const heldBy = `held ${fault.name} (token ${held?.token ?? '?'})`;
+      const next_ = `next grant of ${fault.name} by another worker after ${afterMs === undefined ? 'never' : ms(afterMs)} (limit ${ms(limit)}) ${verdict}`;
+      if (fault.kind === 'holder-sigkill') {
+        line = `${title} ${heldBy}, SIGKILL: ${next_}`;
+        break;
+      }
+      const lostAfterResume = held?.lostAt === undefined ? undefined : held.lostAt - fault.healedAt;
+      if (lostAfterResume === undefined) {
+        violations.push(`holder-sigstop of ${fault.target}: its lost signal never fired`);
+      }
+      const write = held === undefined ? undefined : history.heldWrites.get(held.id);
+      line =
+        `${title} ${heldBy}, stopped ${ms(fault.healedAt - fault.startedAt)}: ${next_}; ` +
+        `lost signal ${lostAfterResume === undefined ? 'never fired' : `${ms(lostAfterResume)} after SIGCONT`}; ` +
+        `its blind write after resuming: ${write ?? 'none'}`;
+      break;
+    }
+    case 'member-sigstop':
+    case 'member-kill':
+    case 'etcd-restart': {
+      const during = history.grants.filter(
+        (grant) => grant.grantedAt >= fault.startedAt && grant.grantedAt <= fault.healedAt,
+      ).length;
+      const fresh = firstFreshGrant(fault.startedAt);
+      const resumeMs = fresh === undefined ? undefined : fresh.grantedAt - fault.startedAt;
+      if (fresh === undefined) violations.push(`${fault.kind}: no grant after the fault`);
+      const what =
+        fault.kind === 'member-sigstop'
+          ? 'frozen'
+          : fault.kind === 'member-kill'
+            ? 'down'
+            : 'all members down and restarted in';
+      line =
+        `${title} ${what} ${ms(fault.healedAt - fault.startedAt)}: ${during} grants meanwhile, ` +
+        `first grant of an acquire started after the fault ${resumeMs === undefined ? 'never' : `${ms(resumeMs)} in`}, ` +
+        `${lostInWindow} locks lost`;
+      break;
+    }
+    case 'leader-kill': {
+      const fresh = firstFreshGrant(fault.startedAt);
+      const any = firstGrant(history, (grant) => grant.grantedAt >= fault.startedAt);
+      const resumeMs = fresh === undefined ? undefined : fresh.grantedAt - fault.startedAt;
+      const limit = limits.leaderKillToGrantMs;
+      const verdict = resumeMs !== undefined && resumeMs <= limit ? 'ok' : 'FAIL';
+      if (verdict === 'FAIL') {
+        violations.push(
+          `leader-kill of ${fault.target}: first grant of a fresh acquire ` +
+            `${resumeMs === undefined ? 'never came' : `after ${ms(resumeMs)}`} (limit ${ms(limit)})`,
+        );
+      }
+      line =
+        `${title} SIGKILL: grants resumed ${resumeMs === undefined ? 'never' : `${ms(resumeMs)} after`} ` +
+        `(first grant of an acquire started after the kill; limit ${ms(limit)}) ${verdict}; ` +
+        `first grant of any kind ${any === undefined ? 'never' : `${ms(any.grantedAt - fault.startedAt)} after`}; ` +
+        `${lostInWindow} locks lost`;
+      break;
+    }
+    case 'client-cutoff': {
+      const lostAfter = held?.lostAt === undefined ? undefined : held.lostAt - fault.startedAt;
+      if (lostAfter === undefined) {
+        violations.push(
+          `client-cutoff of ${fault.target}: the held lock's lost signal never fired`,
+        );
+      }
+      const next = nextGrantOf(fault.name!, fault.target);
+      const nextMs = next === undefined ? undefined : next.grantedAt - fault.startedAt;
+      const write = held === undefined ? undefined : history.heldWrites.get(held.id);
+      line =
+        `${title} held ${fault.name} (token ${held?.token ?? '?'}), cut off ${ms(fault.healedAt - fault.startedAt)}: ` +
+        `lost signal ${lostAfter === undefined ? 'never fired' : `${ms(lostAfter)} after the cut`}, ` +
+        `next grant of ${fault.name} elsewhere ${nextMs === undefined ? 'never' : `${ms(nextMs)} after the cut`}; ` +
+        `its write after reconnecting: ${write ?? 'none'}`;
+      break;
+    }
+  }
+  const nextFault = history.faults[history.faults.indexOf(fault) + 1];
+  const gap = longestGrantGap(history, fault.startedAt, nextFault?.startedAt ?? history.endedAt);
+  line += `; ${failedAcquires} acquires failed; longest time without any grant ${ms(gap)}`;
+  return { fault, line, violations };
+}
+
+/**
+ * Checks a whole run: every fault's figures and promises, the safety properties, and the totals.
+ * @example
+ * const report = checkChaosHistory(history, { holderDeathToNextGrantMs: 6000, leaderKillToGrantMs: 3000 });
+ * assert.deepEqual(report.violations, []);
+ */
+export function checkChaosHistory(history: ChaosHistory, limits: ChaosLimits): ChaosReport {
+  const violations: string[] = [];
+  const faults = history.faults.map((fault) => summarizeFault(fault, history, limits));
+  for (const fault of faults) violations.push(...fault.violations);
+
+  const overlaps = findOverlaps(history);
+  for (const overlap of overlaps.filter((o) => o.explanation === undefined)) {
+    violations.push(
+      `unexplained overlap on ${overlap.name}: ${describe(overlap.later)} granted while ` +
+        `${describe(overlap.earlier)} still believed it held the lock ` +
+        `(lost signal ${overlap.earlier.lostAt === undefined ? 'never fired' : 'fired after'})`,
+    );
+  }
+  const inversions = findFencingInversions(history.grants);
+  for (const { earlier, later } of inversions) {
+    violations.push(
+      `fencing inversion on ${later.name}: ${describe(later)} after ${describe(earlier)}`,
+    );
+  }
+  const store = checkStore(history.operations, history.finalValues);
+  for (const operation of store.staleAccepted) {
+    violations.push(
+      `stale ${operation.kind} accepted: ${operation.grantId} token ${operation.token}`,
+    );
+  }
+  for (const operation of store.wronglyRejected) {
+    violations.push(
+      `${operation.kind} wrongly rejected: ${operation.grantId} token ${operation.token}`,
+    );
+  }
+  for (const operation of store.lostUpdates) {
+    violations.push(
+      `lost update on ${operation.resource}: ${operation.grantId} wrote on version ` +
+        `${operation.baseVersion} over version ${operation.versionBefore}`,
+    );
+  }
+  for (const mismatch of store.valueMismatches) violations.push(`counter mismatch: ${mismatch}`);
+  const unended = history.grants.filter(
+    (grant) => believedHeldUntil(grant, history.kills) === undefined,
+  );
+  for (const grant of unended) violations.push(`grant never ended: ${describe(grant)}`);
+  if (history.grants.length === 0) violations.push('no grant at all');
+
+  return {
+    faults,
+    overlaps,
+    violations,
+    totals: {
+      grants: history.grants.length,
+      faults: history.faults.length,
+      overlaps: overlaps.length,
+      overlapsExplained: overlaps.filter((o) => o.explanation !== undefined).length,
+      locksLost: history.grants.filter((grant) => grant.lostAt !== undefined).length,
+      locksLostOutsideFaults: history.grants.filter(
+        (grant) => grant.lostAt !== undefined && faultOf(grant.lostAt, history) === undefined,
+      ).length,
+      staleReadsRejected: store.staleReadsRejected,
+      staleWritesRejected: store.staleWritesRejected,
+      staleAccepted: store.staleAccepted.length,
+      lostUpdates: store.lostUpdates.length,
+      fencingInversions: inversions.length,
+      acceptedWrites: store.acceptedWrites,
+      overlapsBy: countBy(overlaps.flatMap((o) => (o.explanation ? [o.explanation] : []))),
+      acquireErrors: countBy(history.acquireErrors.map((error) => error.code)),
+      acquireErrorsOutsideFaults: history.acquireErrors.filter(
+        (error) => faultOf(error.at, history) === undefined,
+      ).length,
+      longestGrantGapMs: longestGrantGap(
+        history,
+        Math.min(...history.grants.map((grant) => grant.grantedAt)),
+        history.endedAt,
+      ),
+      durationMs: history.endedAt - history.startedAt,
+    },
+  };
+}
+
+/**
+ * The lines a run prints: one per fault, then the totals, then any violation.
+ * @example
+ * for (const line of formatChaosReport(report)) console.log(line);
+ */
+export function formatChaosReport(report: ChaosReport): string[] {
+  const t = report.totals;
+  const perKind = FAULT_KINDS.map(
+    (kind: FaultKind) => `${kind} ${report.faults.filter((f) => f.fault.kind === kind).length}`,
+  ).join(', ');
+  const errors = Object.entries(t.acquireErrors)
+    .map(([code, count]) => `${code} ${count}`)
+    .join(', ');
+  const explained = Object.entries(t.overlapsBy)
+    .map(([rule, count]) => `${count} ${rule}`)
+    .join(', ');
+  return [
+    ...report.faults.map((fault) => `[chaos] ${fault.line}`),
+    `[chaos] totals over ${(t.durationMs / 1000).toFixed(0)} s: grants ${t.grants}, ` +
+      `faults injected ${t.faults} (${perKind}), overlaps ${t.overlaps}, ` +
+      `overlaps explained ${t.overlapsExplained}${explained === '' ? '' : ` (${explained})`}, ` +
+      `locks lost ${t.locksLost} (${t.locksLostOutsideFaults} outside faults), ` +
+      `stale writes rejected ${t.staleWritesRejected}, stale reads rejected ${t.staleReadsRejected}, ` +
+      `stale accepted ${t.staleAccepted}, lost updates ${t.lostUpdates}, ` +
+      `fencing inversions ${t.fencingInversions}, accepted writes ${t.acceptedWrites}, ` +
+      `longest time without any grant ${Math.round(t.longestGrantGapMs)} ms, ` +
+      `failed acquires ${errors === '' ? 0 : errors} (${t.acquireErrorsOutsideFaults} outside faults)`,
+    ...report.violations.map((violation) => `[chaos] VIOLATION ${violation}`),
+    `[chaos] ${report.violations.length === 0 ? 'PASS' : `FAIL (${report.violations.length} violations)`}`,
+  ];
+}
+
+/** The longest stretch of [from, to] in which no worker was granted anything, in ms. */
+function longestGrantGap(history: ChaosHistory, from: number, to: number): number {
+  const times = history.grants
+    .map((grant) => grant.grantedAt)
+    .filter((at) => at > from && at <= to)
+    .sort((a, b) => a - b);
+  let longest = 0;
+  let previous = from;
+  for (const at of [...times, to]) {
+    longest = Math.max(longest, at - previous);
+    previous = at;
+  }
+  return longest;
+}
+
+function countBy<K extends string>(keys: readonly K[]): Partial<Record<K, number>> {
+  const counts: Partial<Record<K, number>> = {};
+  for (const key of keys) counts[key] = (counts[key] ?? 0) + 1;
+  return counts;
+}
+
+/**
+ * The fault a moment belongs to: the last one started at or before it, if the moment is no later
+ * than a TTL after that fault was healed (clients reconnect and re-queue in that time).
+ */
+function faultOf(at: number, history: ChaosHistory): FaultRecord | undefined {
+  const fault = history.faults.findLast((candidate) => candidate.startedAt <= at);
+  return fault !== undefined && at <= fault.healedAt + history.ttlSeconds * 1000
+    ? fault
+    : undefined;
+}
+
+function byName(grants: readonly GrantRecord[]): Map<string, GrantRecord[]> {
+  const map = new Map<string, GrantRecord[]>();
+  for (const grant of grants) {
+    const list = map.get(grant.name) ?? [];
+    list.push(grant);
+    map.set(grant.name, list);
+  }
+  return map;
+}
+
+function grantById(history: ChaosHistory, id: string): GrantRecord | undefined {
+  return history.grants.find((grant) => grant.id === id);
+}
+
+function firstGrant(
+  history: ChaosHistory,
+  matches: (grant: GrantRecord) => boolean,
+): GrantRecord | undefined {
+  let first: GrantRecord | undefined;
+  for (const grant of history.grants) {
+    if (matches(grant) && (first === undefined || grant.grantedAt < first.grantedAt)) first = grant;
+  }
+  return first;
+}
+
+function describe(grant: GrantRecord): string {
+  return `${grant.id} (token ${grant.token})`;
+}

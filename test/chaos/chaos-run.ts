@@ -1,0 +1,453 @@
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Etcd3 } from 'etcd3';
+
+import {
+  leftovers,
+  startEtcdCluster,
+  startTcpProxy,
+  waitFor,
+  type EtcdCluster,
+  type EtcdMember,
+  type TcpProxy,
+} from '../support/index.js';
+import {
+  chaosClockMs,
+  FAULT_KINDS,
+  type ChaosHistory,
+  type FaultKind,
+  type FaultRecord,
+} from './chaos-history.js';
+import {
+  checkChaosHistory,
+  formatChaosReport,
+  type ChaosLimits,
+  type ChaosReport,
+} from './chaos-checker.js';
+import { startFencingStore, type FencingStore } from './fencing-store.js';
+import { WorkerPool } from './worker-pool.js';
+
+/**
+ * The settings of a chaos run; every figure the run prints holds for these.
+ * @example
+ * await runChaos({ durationMs: 3 * 60_000 });
+ */
+export interface ChaosRunOptions {
+  /**
+   * How long to keep injecting faults, in ms; rounds of every fault kind are run until it has
+   * passed, and always at least one whole round.
+   * @default 0 (one round, about a minute)
+   */
+  durationMs?: number;
+  /**
+   * Worker processes (slot 0 reaches etcd through one TCP proxy per member, for the cut-off).
+   * @default 4
+   */
+  workers?: number;
+  /**
+   * Concurrent acquirers per worker.
+   * @default 3
+   */
+  acquirersPerWorker?: number;
+  /**
+   * Lock names (each guards the store resource of the same name).
+   * @default ['acct-0', 'acct-1', 'acct-2']
+   */
+  names?: readonly string[];
+  /**
+   * Lease TTL of every lock, in seconds. 5 s is above a leader election (1–2 s with etcd's
+   * default 1 s election timeout) plus a keepalive interval (TTL/3) plus the lost margin (TTL/10),
+   * so a member or leader failure costs no held lock; with TTL ≤ 3 s an election can make a holder
+   * signal loss (safe, but not what a user wants from a failover).
+   * @default 5
+   */
+  ttlSeconds?: number;
+  /**
+   * The workers' `callTimeoutMs`: each attempt gets a third, and is retried on another member.
+   * @default 1500
+   */
+  callTimeoutMs?: number;
+  /**
+   * Extra etcd flags for every member (election timeout, heartbeat).
+   * @default [] (etcd's defaults: heartbeat 100 ms, election timeout 1000 ms)
+   */
+  etcdArgs?: readonly string[];
+  /**
+   * Where progress lines go.
+   * @default console.log
+   */
+  log?: (line: string) => void;
+}
+
+/** What a chaos run produced. */
+export interface ChaosRunResult {
+  /** The checker's verdict. */
+  readonly report: ChaosReport;
+  /** The lines printed for it: one per fault, the totals, violations, PASS/FAIL. */
+  readonly lines: string[];
+  /** The recorded history it was judged on. */
+  readonly history: ChaosHistory;
+  /** Keys and leases left in etcd after every worker stopped and the killed ones' TTL ran out. */
+  readonly leftovers: { keys: string[]; leases: string[] };
+  /** The limits the run was held to. */
+  readonly limits: ChaosLimits;
+  /** Every process the run started (etcd members, each restart, and workers): all gone now. */
+  readonly pids: readonly number[];
+}
+
+const NAMESPACE = 'chaos/';
+/** Normal operation between two faults, in ms: the workload settles and the next fault starts. */
+const SETTLE_MS = 1_500;
+/** How long past its TTL a holder is paused, and a client cut off. */
+const PAST_TTL_MS = 2_000;
+/** How long a killed follower stays down. */
+const MEMBER_DOWN_MS = 3_000;
+
+/**
+ * Runs the chaos workload against a fresh 3-member etcd: `workers` processes doing fenced
+ * read-modify-writes under zzlock locks while it injects, in turn, a holder SIGKILL, a holder
+ * SIGSTOP past its TTL, a frozen leader, a killed follower, a killed leader, a client cut off from
+ * every member past its TTL, and a crash-restart of the whole cluster. Then it stops every
+ * worker, checks nothing is left in etcd, and judges the history (see chaos-checker.ts). Never
+ * throws for a broken property: those are in `report.violations`. Stops every process it started,
+ * also on failure.
+ *
+ * @example
+ * const { report, lines } = await runChaos({ durationMs: 0 });
+ * lines.forEach((line) => console.log(line));
+ * assert.deepEqual(report.violations, []);
+ */
+export async function runChaos(options: ChaosRunOptions = {}): Promise<ChaosRunResult> {
+  const ttl = options.ttlSeconds ?? 5;
+  const workers = options.workers ?? 4;
+  const names = [...(options.names ?? ['acct-0', 'acct-1', 'acct-2'])];
+  const log = options.log ?? ((line: string) => console.log(line));
+  const limits: ChaosLimits = {
+    holderDeathToNextGrantMs: ttl * 1000 + 1000,
+    leaderKillToGrantMs: 3000,
+  };
+  let cluster: EtcdCluster | undefined;
+  let store: FencingStore | undefined;
+  const proxies: TcpProxy[] = [];
+  let pool: WorkerPool | undefined;
+  const etcdPids = new Set<number>();
+  const notePids = () => {
+    for (const member of cluster?.members ?? [])
+      if (member.pid !== undefined) etcdPids.add(member.pid);
+  };
+  try {
+    cluster = await startEtcdCluster({ members: 3, extraArgs: [...(options.etcdArgs ?? [])] });
+    notePids();
+    for (const member of cluster.members) proxies.push(await startTcpProxy(member.clientUrl));
+    store = await startFencingStore();
+    const storeUrl = store.url;
+    const endpoints = cluster.endpoints;
+    pool = new WorkerPool((slot) => ({
+      endpoints: slot === 0 ? proxies.map((proxy) => proxy.endpoint) : endpoints,
+      namespace: NAMESPACE,
+      ttl,
+      callTimeoutMs: options.callTimeoutMs ?? 1500,
+      storeUrl,
+      names,
+      acquirers: options.acquirersPerWorker ?? 3,
+      holdMs: 20,
+      thinkMs: 30,
+      waitMs: 30_000,
+    }));
+    const startedAt = chaosClockMs();
+    await pool.start(workers);
+    log(
+      `[chaos] ${workers} workers × ${options.acquirersPerWorker ?? 3} acquirers on ` +
+        `${names.join(', ')}; 3-member etcd ${options.etcdArgs?.join(' ') || '(default timeouts)'}; ` +
+        `ttl ${ttl} s, callTimeoutMs ${options.callTimeoutMs ?? 1500}`,
+    );
+    const injector = new FaultInjector(cluster, proxies, pool, names, ttl, log, notePids);
+    const stopAt = startedAt + (options.durationMs ?? 0);
+    try {
+      do {
+        for (const kind of FAULT_KINDS) {
+          await injector.settle();
+          await injector.inject(kind);
+        }
+      } while (chaosClockMs() < stopAt);
+      await injector.settle();
+    } catch (error) {
+      log(`[chaos] the run stalled: ${String(error)}`);
+      for (const line of pool.describe()) log(`[chaos]   ${line}`);
+      for (const line of await describeQueues(cluster.endpoints)) log(`[chaos]   ${line}`);
+      throw error;
+    }
+    await pool.stopAll();
+    const endedAt = chaosClockMs();
+
+    // Killed workers' keys go when their leases expire: within the TTL of their kill.
+    const clusterEndpoints = cluster.endpoints;
+    let left = await leftovers(clusterEndpoints, NAMESPACE);
+    await waitFor(
+      'etcd to be empty of chaos keys and leases',
+      async () => {
+        left = await leftovers(clusterEndpoints, NAMESPACE);
+        return left.keys.length === 0 && left.leases.length === 0;
+      },
+      ttl * 1000 + 5000,
+    ).catch(() => undefined);
+
+    const history: ChaosHistory = {
+      ttlSeconds: ttl,
+      grants: pool.grantList(),
+      operations: store.operations(),
+      finalValues: store.values(),
+      faults: injector.faults,
+      kills: pool.kills,
+      pauses: pool.pauses,
+      heldWrites: pool.heldWrites,
+      acquireErrors: pool.acquireErrors,
+      startedAt,
+      endedAt,
+    };
+    const report = checkChaosHistory(history, limits);
+    if (left.keys.length > 0 || left.leases.length > 0) {
+      report.violations.push(
+        `left in etcd: keys [${left.keys.join(', ')}], leases [${left.leases.join(', ')}]`,
+      );
+    }
+    const lines = formatChaosReport(report);
+    if (report.violations.length > 0) {
+      const file = join(tmpdir(), `zzlock-chaos-history-${process.pid}-${Date.now()}.json`);
+      writeFileSync(file, JSON.stringify(history, jsonReplacer, 1));
+      lines.push(`[chaos] history written to ${file}`);
+    }
+    for (const line of lines) log(line);
+    return {
+      report,
+      lines,
+      history,
+      leftovers: left,
+      limits,
+      pids: [...etcdPids, ...pool.pids],
+    };
+  } finally {
+    await pool?.killAll();
+    await Promise.all(proxies.map((proxy) => proxy.close()));
+    await store?.close();
+    await cluster?.stop();
+  }
+}
+
+/** JSON for the history: bigints as strings, maps as objects. */
+function jsonReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Map) return Object.fromEntries(value);
+  return value;
+}
+
+/** The lock queues in etcd, oldest key first, with each key's owner (`host:pid`): for a stall. */
+async function describeQueues(endpoints: string[]): Promise<string[]> {
+  const client = new Etcd3({ hosts: endpoints });
+  try {
+    const response = await client.kv.range({
+      key: Buffer.from(NAMESPACE),
+      range_end: Buffer.from(prefixEnd(NAMESPACE)),
+      sort_target: 'Create',
+      sort_order: 'Ascend',
+    });
+    return response.kvs.map(
+      (kv) =>
+        `key ${kv.key.toString()} create ${kv.create_revision} lease ${BigInt(kv.lease).toString(16)} owner ${kv.value.toString()}`,
+    );
+  } catch (error) {
+    return [`queues unreadable: ${String(error)}`];
+  } finally {
+    client.close();
+  }
+}
+
+function prefixEnd(prefix: string): string {
+  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+}
+
+/** Injects one fault at a time and records it. */
+class FaultInjector {
+  /** Every fault injected, in order. */
+  readonly faults: FaultRecord[] = [];
+  #nextHolderSlot = 1;
+
+  constructor(
+    private readonly cluster: EtcdCluster,
+    private readonly proxies: readonly TcpProxy[],
+    private readonly pool: WorkerPool,
+    private readonly names: readonly string[],
+    private readonly ttl: number,
+    private readonly log: (line: string) => void,
+    /** Called after etcd members were (re)started, to note their process ids. */
+    private readonly started: () => void,
+  ) {}
+
+  /** Lets the workload run normally for a moment and waits until grants are flowing. */
+  async settle(): Promise<void> {
+    await delay(SETTLE_MS);
+    await waitFor(
+      'grants to flow again',
+      () => this.pool.grantList().some((grant) => grant.grantedAt > chaosClockMs() - 1000),
+      30_000,
+    );
+  }
+
+  async inject(kind: FaultKind): Promise<void> {
+    this.log(`[chaos] injecting ${kind}`);
+    switch (kind) {
+      case 'holder-sigkill':
+        return this.#holderKill();
+      case 'holder-sigstop':
+        return this.#holderPause();
+      case 'member-sigstop':
+        return this.#memberFreeze();
+      case 'member-kill':
+        return this.#memberKill();
+      case 'leader-kill':
+        return this.#leaderKill();
+      case 'client-cutoff':
+        return this.#clientCutoff();
+      case 'etcd-restart':
+        return this.#clusterRestart();
+    }
+  }
+
+  /** A worker other than slot 0 (the proxied one), in turn. */
+  #holderSlot(): number {
+    const slot = this.#nextHolderSlot;
+    this.#nextHolderSlot = (this.#nextHolderSlot % (this.pool.size - 1)) + 1;
+    return slot;
+  }
+
+  #randomName(): string {
+    return this.names[Math.floor(Math.random() * this.names.length)];
+  }
+
+  async #holderKill(): Promise<void> {
+    const slot = this.#holderSlot();
+    const worker = this.pool.id(slot);
+    const grant = await this.pool.hold(slot, this.#randomName(), false);
+    const at = await this.pool.kill(slot);
+    this.faults.push({
+      kind: 'holder-sigkill',
+      target: worker,
+      startedAt: at,
+      healedAt: at,
+      grantId: grant.id,
+      name: grant.name,
+    });
+    await this.#nextGrantOf(grant.name, worker, at);
+    await this.pool.respawn(slot);
+  }
+
+  async #holderPause(): Promise<void> {
+    const slot = this.#holderSlot();
+    const worker = this.pool.id(slot);
+    const grant = await this.pool.hold(slot, this.#randomName(), true);
+    const startedAt = this.pool.pause(slot);
+    const fault: FaultRecord = {
+      kind: 'holder-sigstop',
+      target: worker,
+      startedAt,
+      healedAt: startedAt,
+      grantId: grant.id,
+      name: grant.name,
+    };
+    this.faults.push(fault);
+    await delay(this.ttl * 1000 + PAST_TTL_MS);
+    fault.healedAt = this.pool.resume(slot);
+    await this.pool.proceed(slot, grant);
+  }
+
+  async #memberFreeze(): Promise<void> {
+    const leader = await this.cluster.leader();
+    const startedAt = chaosClockMs();
+    await this.cluster.freeze(leader);
+    const fault = this.#record('member-sigstop', `${leader.name} (leader)`, startedAt);
+    await delay(this.ttl * 1000 + 1000);
+    await this.cluster.thaw(leader);
+    fault.healedAt = chaosClockMs();
+    await this.cluster.leader();
+  }
+
+  async #memberKill(): Promise<void> {
+    const leader = await this.cluster.leader();
+    const follower = this.cluster.members.find((member) => member !== leader)!;
+    const startedAt = chaosClockMs();
+    await this.cluster.kill(follower);
+    const fault = this.#record('member-kill', `${follower.name} (follower)`, startedAt);
+    await delay(MEMBER_DOWN_MS);
+    await this.cluster.restart(follower);
+    fault.healedAt = chaosClockMs();
+    this.started();
+  }
+
+  async #leaderKill(): Promise<void> {
+    const leader = await this.cluster.leader();
+    const startedAt = chaosClockMs();
+    await this.cluster.kill(leader);
+    const fault = this.#record('leader-kill', leader.name, startedAt);
+    await waitFor(
+      'a grant after the leader kill',
+      () => this.pool.grantList().some((grant) => grant.requestedAt >= startedAt),
+      15_000,
+    ).catch(() => undefined);
+    await this.cluster.restart(leader);
+    fault.healedAt = chaosClockMs();
+    this.started();
+  }
+
+  async #clientCutoff(): Promise<void> {
+    const worker = this.pool.id(0);
+    const grant = await this.pool.hold(0, this.#randomName(), false);
+    const startedAt = chaosClockMs();
+    for (const proxy of this.proxies) proxy.cut();
+    const fault: FaultRecord = {
+      kind: 'client-cutoff',
+      target: worker,
+      startedAt,
+      healedAt: startedAt,
+      grantId: grant.id,
+      name: grant.name,
+    };
+    this.faults.push(fault);
+    await delay(this.ttl * 1000 + PAST_TTL_MS);
+    for (const proxy of this.proxies) proxy.restore();
+    fault.healedAt = chaosClockMs();
+    await this.pool.proceed(0, grant);
+  }
+
+  async #clusterRestart(): Promise<void> {
+    const members: readonly EtcdMember[] = this.cluster.members;
+    const startedAt = chaosClockMs();
+    await Promise.all(members.map((member) => this.cluster.kill(member)));
+    const fault = this.#record('etcd-restart', members.map((m) => m.name).join('+'), startedAt);
+    // etcd 3.4 is healthy only with a quorum: bring every member back at once.
+    await Promise.all(members.map((member) => this.cluster.restart(member)));
+    fault.healedAt = chaosClockMs();
+    this.started();
+  }
+
+  #record(kind: FaultKind, target: string, startedAt: number): FaultRecord {
+    const fault: FaultRecord = { kind, target, startedAt, healedAt: startedAt };
+    this.faults.push(fault);
+    return fault;
+  }
+
+  /** Waits (bounded; the checker judges the time) for another worker's grant of `name`. */
+  async #nextGrantOf(name: string, notBy: string, after: number): Promise<void> {
+    await waitFor(
+      `another grant of ${name}`,
+      () =>
+        this.pool
+          .grantList()
+          .some(
+            (grant) => grant.name === name && grant.worker !== notBy && grant.grantedAt >= after,
+          ),
+      this.ttl * 1000 + 10_000,
+    ).catch(() => undefined);
+  }
+}

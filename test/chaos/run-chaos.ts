@@ -1,0 +1,16 @@
+// `npm run chaos -- --minutes M`: the chaos run for M minutes (default: one round of every fault,
+// about a minute). Prints one line per fault and the totals; exits 1 when a property is broken.
+import { parseArgs } from 'node:util';
+
+import { runChaos } from './chaos-run.js';
+
+const { values } = parseArgs({ options: { minutes: { type: 'string' } } });
+const minutes = values.minutes === undefined ? 0 : Number(values.minutes);
+if (!Number.isFinite(minutes) || minutes < 0) {
+  console.error(`--minutes must be a non-negative number, got '${values.minutes}'`);
+  process.exit(2);
+}
+const startedAt = performance.now();
+const { report } = await runChaos({ durationMs: minutes * 60_000 });
+console.log(`[chaos] wall time ${((performance.now() - startedAt) / 1000).toFixed(0)} s`);
+process.exitCode = report.violations.length === 0 ? 0 : 1;
