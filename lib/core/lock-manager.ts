@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { createClosingController } from './closing-controller.js';
 import { LockClientClosedError } from './errors/lock-client-closed.error.js';
 import { LockAbortedError } from './errors/lock-aborted.error.js';
 import { LockBusyError } from './errors/lock-busy.error.js';
@@ -93,7 +94,7 @@ export class LockManager {
   /** The held lock behind each handle this manager gave out. */
   readonly #handles = new WeakMap<LockHandle, HeldLock>();
   readonly #observers: LockObserver[] = [];
-  readonly #closing = new AbortController();
+  readonly #closing = createClosingController();
   #closed?: Promise<void>;
   #drained?: () => void;
 

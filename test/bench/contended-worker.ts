@@ -1,5 +1,6 @@
 // A worker process of the contended benchmark: runs `waiters` concurrent acquire → release loops
 // on one lock until told to stop, and reports every grant. Started by lock.bench.ts with fork().
+import { setMaxListeners } from 'node:events';
 import { createContender, type ContenderName } from './contenders.js';
 import { sharedNow } from './stats.js';
 
@@ -45,6 +46,7 @@ process.once('message', (order: WorkerOrder) => void run(order));
 async function run(order: WorkerOrder): Promise<void> {
   const contender = createContender(order.contender, order.endpoints, order.namespace);
   const stop = new AbortController();
+  setMaxListeners(0, stop.signal); // every waiter of this worker listens to it
   const grants: GrantRecord[] = [];
   const pendingStarts: number[] = [];
   const errors: string[] = [];

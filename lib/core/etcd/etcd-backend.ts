@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Etcd3, ICompare, IRangeRequest, ITxnResponse, Namespace } from 'etcd3';
+import { createClosingController } from '../closing-controller.js';
 import { LockClientClosedError } from '../errors/lock-client-closed.error.js';
 import { LockLostError } from '../errors/lock-lost.error.js';
 import type { AcquireRequest, LockBackend, LockGrant } from '../lock-backend.js';
@@ -85,7 +86,7 @@ export class EtcdBackend implements LockBackend {
   #watchScope: Namespace;
   readonly #held = new Set<EtcdGrant>();
   readonly #inFlight = new Set<Promise<unknown>>();
-  readonly #closing = new AbortController();
+  readonly #closing = createClosingController();
   readonly #value = Buffer.from(`${hostname()}:${process.pid}`);
   /** The key slots each lease uses; forgotten with the lease. */
   readonly #slots = new WeakMap<ActiveLease, KeySlots>();

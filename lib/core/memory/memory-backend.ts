@@ -1,3 +1,4 @@
+import { createClosingController } from '../closing-controller.js';
 import { LockClientClosedError } from '../errors/lock-client-closed.error.js';
 import { LockLostError } from '../errors/lock-lost.error.js';
 import type { AcquireRequest, LockBackend, LockGrant } from '../lock-backend.js';
@@ -21,7 +22,7 @@ interface MemoryEntry {
 export class MemoryBackend implements LockBackend {
   readonly #queues = new Map<string, MemoryEntry[]>();
   #lastToken = 0n;
-  readonly #closing = new AbortController();
+  readonly #closing = createClosingController();
 
   async acquire(request: AcquireRequest): Promise<LockGrant | null> {
     const { name, waitMs, signal } = request;
