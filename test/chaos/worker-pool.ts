@@ -134,8 +134,9 @@ export class WorkerPool {
   /** Sends SIGSTOP to the worker in `slot`; returns when it was sent. */
   pause(slot: number): number {
     const worker = this.#slot(slot);
-    const at = chaosClockMs();
+    // Stamped once the signal is sent: the pause starts no earlier than this.
     worker.child.kill('SIGSTOP');
+    const at = chaosClockMs();
     worker.stopped = true;
     this.#pausedAt.set(slot, at);
     return at;
@@ -144,8 +145,9 @@ export class WorkerPool {
   /** Sends SIGCONT to the worker in `slot`; returns when it was sent. */
   resume(slot: number): number {
     const worker = this.#slot(slot);
-    worker.child.kill('SIGCONT');
+    // Stamped before the signal is sent: the process runs again no earlier than this.
     const at = chaosClockMs();
+    worker.child.kill('SIGCONT');
     worker.stopped = false;
     this.pauses.push({ worker: worker.id, from: this.#pausedAt.get(slot) ?? at, to: at });
     this.#pausedAt.delete(slot);
