@@ -193,13 +193,13 @@ export class EtcdBackend implements LockBackend {
       try {
         if (waitMs === 0) {
           const attempt = this.#tryTxn(queue, key, lease);
-          const revision = await this.#raceOrCleanUp(budget, attempt, queue, key, freeSlot);
+          const revision = await this.#raceOrCleanUp(budget, attempt, queue, key);
           if (revision !== null) return this.#grant(queue, key, lease, revision, false, slot);
           freeSlot(); // nothing was written
           return null;
         }
         const attempt = this.#enqueueTxn(queue, key, lease);
-        enqueued = await this.#raceOrCleanUp(budget, attempt, queue, key, freeSlot);
+        enqueued = await this.#raceOrCleanUp(budget, attempt, queue, key);
       } catch (error) {
         // A lease lost just as we used it fails the put: take a fresh lease and try again.
         if (lease.lost.aborted && budget.expired() === undefined) continue;
@@ -212,27 +212,26 @@ export class EtcdBackend implements LockBackend {
       try {
         granted = await this.#waitForTurn(queue, key, lease, enqueued, budget);
       } catch (error) {
-        this.#track(this.#deleteQuietly(name, key, freeSlot));
+        this.#track(this.#deleteQuietly(name, key, enqueued.revision, freeSlot));
         throw error;
       }
       if (granted && !lease.lost.aborted) {
         return this.#grant(queue, key, lease, enqueued.revision, true, slot);
       }
       // Our key or our lease vanished while waiting: queue again with a fresh key.
-      this.#track(this.#deleteQuietly(name, key, freeSlot));
+      this.#track(this.#deleteQuietly(name, key, enqueued.revision, freeSlot));
     }
   }
 
   /**
    * Awaits a txn within the budget; when the budget ends first or the txn fails (it may still
-   * have been applied), deletes the key once the txn settles, and then frees its slot.
+   * have been applied), deletes the key once the txn settles. Its slot is never freed.
    */
   async #raceOrCleanUp<T>(
     budget: WaitBudget,
     txn: Promise<T>,
     queue: Queue,
     key: Buffer,
-    freeSlot: () => void,
   ): Promise<T> {
     try {
       return await budget.race(txn);
@@ -240,7 +239,10 @@ export class EtcdBackend implements LockBackend {
       this.#track(
         txn
           .then(undefined, () => undefined)
-          .then(() => this.#deleteQuietly(queue.name, key, freeSlot)),
+          // The txn's outcome is unknown and it may still be applied later (a request etcd
+          // received before a freeze or a deadline can commit after it), so its key name is
+          // never reused: the slot stays taken, and an unguarded delete can only meet this key.
+          .then(() => this.#deleteQuietly(queue.name, key, undefined, () => undefined)),
       );
       throw error;
     }
@@ -306,12 +308,14 @@ export class EtcdBackend implements LockBackend {
           unsubscribe = watch.subscribe(listener);
           mustRead = true;
         }
-        if (!mustRead && ahead === 0) return true;
+        // Every key counted ahead is gone, or the predecessor is: confirm with a read (which
+        // also checks our key is still there) before granting.
         const predecessorGone =
-          ahead === undefined &&
-          predecessor !== undefined &&
-          predecessor !== null &&
-          watch.wasDeleted(predecessor);
+          ahead === 0 ||
+          (ahead === undefined &&
+            predecessor !== undefined &&
+            predecessor !== null &&
+            watch.wasDeleted(predecessor));
         if (!mustRead && !predecessorGone && watch.covers(readAt)) {
           const woken = await budget.race(wakeup.wait(ZZLOCK_DEFAULTS.waiterRecheckMs));
           if (!woken && watch.silentForMs >= ZZLOCK_DEFAULTS.waiterRecheckMs) mustRead = true;
@@ -487,16 +491,23 @@ export class EtcdBackend implements LockBackend {
   }
 
   /**
-   * Deletes a key whose revision is unknown (a wait given up, a failed enqueue), then frees its
-   * slot. A failed delete is retried until it succeeds or the client closes: the key hangs on a
+   * Deletes a key left by a wait given up or a failed enqueue, then calls `freeSlot`. With its
+   * create `revision`, only that incarnation can be deleted (a delete that times out may still
+   * commit later, after the name was reused); without it, the caller must never reuse the name.
+   * A failed delete is retried until it succeeds or the client closes: the key hangs on a
    * lease this process keeps alive, so, left behind, it would keep its place in the queue and
    * every later waiter would wait behind it for as long as the process lives. The slot stays
    * taken until the delete succeeds (on close, revoking the lease removes the key).
    */
-  async #deleteQuietly(name: string, key: Buffer, freeSlot: () => void): Promise<void> {
+  async #deleteQuietly(
+    name: string,
+    key: Buffer,
+    revision: bigint | undefined,
+    freeSlot: () => void,
+  ): Promise<void> {
     for (let delayMs = 100; ; delayMs = Math.min(delayMs * 2, this.options.callTimeoutMs)) {
       try {
-        await this.#deleteKey('cleanup', name, key);
+        await this.#deleteKey('cleanup', name, key, revision);
         freeSlot();
         return;
       } catch {
