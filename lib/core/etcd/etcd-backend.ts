@@ -15,6 +15,10 @@ import { QueueWatch } from './queue-watch.js';
 import { storeCall } from './store-call.js';
 import { WaitBudget, Wakeup } from './wait-budget.js';
 
+/** How often, and how many times, the key of a txn with an unknown outcome is deleted again. */
+const UNCERTAIN_SWEEP_MS = 2_000;
+const UNCERTAIN_SWEEPS = 30;
+
 /** etcd's Compare also takes a range_end (proto field 64); etcd3's typings leave it out. */
 type RangeCompare = ICompare & { range_end?: Buffer };
 
@@ -242,7 +246,7 @@ export class EtcdBackend implements LockBackend {
           // The txn's outcome is unknown and it may still be applied later (a request etcd
           // received before a freeze or a deadline can commit after it), so its key name is
           // never reused: the slot stays taken, and an unguarded delete can only meet this key.
-          .then(() => this.#deleteQuietly(queue.name, key, undefined, () => undefined)),
+          .then(() => this.#sweepUncertain(queue.name, key)),
       );
       throw error;
     }
@@ -515,6 +519,23 @@ export class EtcdBackend implements LockBackend {
       }
       await delay(delayMs, undefined, { signal: this.#closing.signal }).catch(() => undefined);
       if (this.#closing.signal.aborted) return;
+    }
+  }
+
+  /**
+   * Deletes the key of a txn whose outcome is unknown, and keeps deleting it every 2 s for a
+   * minute: the txn itself may commit after the first delete (etcd can apply a request it received
+   * before a freeze once the member is back), and its key, on a lease this process keeps alive,
+   * would then block the queue. The name is never reused, so these deletes can only meet that key.
+   */
+  async #sweepUncertain(name: string, key: Buffer): Promise<void> {
+    await this.#deleteQuietly(name, key, undefined, () => undefined);
+    for (let sweep = 0; sweep < UNCERTAIN_SWEEPS && !this.#closing.signal.aborted; sweep += 1) {
+      await delay(UNCERTAIN_SWEEP_MS, undefined, { signal: this.#closing.signal }).catch(
+        () => undefined,
+      );
+      if (this.#closing.signal.aborted) return;
+      await this.#deleteKey('cleanup', name, key).catch(() => undefined);
     }
   }
 
