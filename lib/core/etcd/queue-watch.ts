@@ -60,7 +60,7 @@ export class QueueWatch {
       .startRevision(startRevision.toString())
       .watcher();
     // Listeners go on before the stream connects, so no event can slip past.
-    this.#watcher.on('delete', (_kv: IKeyValue, previous?: IKeyValue) =>
+    this.#watcher.on('delete', (_kv: IKeyValue, previous?: IKeyValue | null) =>
       this.#onDelete(_kv, previous),
     );
     this.#watcher.on('disconnected', () => (this.#interrupted = true));
@@ -139,8 +139,8 @@ export class QueueWatch {
     return this.#closed;
   }
 
-  #onDelete(kv: IKeyValue, previous: IKeyValue | undefined): void {
-    if (previous === undefined) {
+  #onDelete(kv: IKeyValue, previous: IKeyValue | null | undefined): void {
+    if (previous === undefined || previous === null) {
       // Without the previous KV we cannot tell whose key went: let everyone re-read.
       this.#resyncAll();
       return;
