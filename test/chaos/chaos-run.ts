@@ -173,6 +173,17 @@ export async function runChaos(options: ChaosRunOptions = {}): Promise<ChaosRunR
         }
       } while (chaosClockMs() < stopAt);
       await injector.settle();
+      // The last fault gets the same chance as the others to show a fresh grant (the checker
+      // still requires one): observe until an acquire started after it is granted, bounded.
+      const lastFault = injector.faults.at(-1);
+      if (lastFault) {
+        await waitFor(
+          'a grant after the last fault',
+          () =>
+            pool?.grantList().some((grant) => grant.requestedAt >= lastFault.startedAt) ?? false,
+          ttl * 1000 + 10_000,
+        ).catch(() => undefined);
+      }
     } catch (error) {
       log(`[chaos] the run stalled: ${String(error)}`);
       for (const line of pool.describe()) log(`[chaos]   ${line}`);
