@@ -509,16 +509,36 @@ export class EtcdBackend implements LockBackend {
     revision: bigint | undefined,
     freeSlot: () => void,
   ): Promise<void> {
-    for (let delayMs = 100; ; delayMs = Math.min(delayMs * 2, this.options.callTimeoutMs)) {
+    const closing = this.#closing.signal;
+    if (await this.#deleteUntilDone('cleanup', name, key, revision, closing, false)) freeSlot();
+  }
+
+  /**
+   * Deletes a key, retrying with a backoff from 100 ms doubling up to `callTimeoutMs` (waiting
+   * before the first attempt too when `afterFailure`), until it succeeds or `stop` aborts.
+   * @returns true once the key is deleted.
+   */
+  async #deleteUntilDone(
+    operation: string,
+    name: string,
+    key: Buffer,
+    revision: bigint | undefined,
+    stop: AbortSignal,
+    afterFailure: boolean,
+  ): Promise<boolean> {
+    let wait = afterFailure;
+    for (let delayMs = 100; ; wait = true) {
+      if (wait) {
+        await delay(delayMs, undefined, { signal: stop }).catch(() => undefined);
+        if (stop.aborted) return false;
+        delayMs = Math.min(delayMs * 2, this.options.callTimeoutMs);
+      }
       try {
-        await this.#deleteKey('cleanup', name, key, revision);
-        freeSlot();
-        return;
+        await this.#deleteKey(operation, name, key, revision);
+        return true;
       } catch {
         // etcd did not answer: try again.
       }
-      await delay(delayMs, undefined, { signal: this.#closing.signal }).catch(() => undefined);
-      if (this.#closing.signal.aborted) return;
     }
   }
 
@@ -543,16 +563,8 @@ export class EtcdBackend implements LockBackend {
   async #retryDelete(grant: EtcdGrant): Promise<void> {
     const { name, key, lease, fencingToken } = grant;
     const stop = AbortSignal.any([lease.lost, this.#closing.signal]);
-    for (let delayMs = 100; !stop.aborted;) {
-      await delay(delayMs, undefined, { signal: stop }).catch(() => undefined);
-      if (stop.aborted) return;
-      try {
-        await this.#deleteKey('release retry', name, key, fencingToken);
-        this.#freeSlot(grant);
-        return;
-      } catch {
-        delayMs = Math.min(delayMs * 2, this.options.callTimeoutMs);
-      }
+    if (await this.#deleteUntilDone('release retry', name, key, fencingToken, stop, true)) {
+      this.#freeSlot(grant);
     }
     // On close, #close deletes nothing for released keys: revoking the lease removes them.
   }
