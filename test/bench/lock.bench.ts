@@ -22,7 +22,7 @@ import type { GrantRecord, WorkerOrder, WorkerReport } from './contended-worker.
 import { messagesBetween, readMessageCounts, type MessageCounts } from './etcd-messages.js';
 import type { ManyLocksResult } from './many-locks.js';
 import { percentiles, sharedNow, type Percentiles } from './stats.js';
-import { renderChart, type ChartSeries } from './svg-chart.js';
+import { renderChart, type ChartPanel, type ChartSeries } from './svg-chart.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..', '..', '..');
@@ -444,6 +444,18 @@ async function writeResults(
   });
   const ZZ = '#1f77b4';
   const E3 = '#d62728';
+  /** p50 (solid) and p99 (dashed) of both contenders, on a log axis. */
+  const latencyPanel = (title: string, pick: (c: Contended) => Percentiles): ChartPanel => ({
+    title,
+    yLabel: 'ms (log scale)',
+    logY: true,
+    series: [
+      series('zzlock', ZZ, (c) => pick(c).p50, 'zzlock p50'),
+      series('zzlock', ZZ, (c) => pick(c).p99, 'zzlock p99', true),
+      series('etcd3-lock', E3, (c) => pick(c).p50, 'etcd3 Lock p50'),
+      series('etcd3-lock', E3, (c) => pick(c).p99, 'etcd3 Lock p99', true),
+    ],
+  });
   const svg = renderChart(
     [
       {
@@ -461,28 +473,8 @@ async function writeResults(
           },
         ],
       },
-      {
-        title: 'Handoff gap (release → next grant)',
-        yLabel: 'ms (log scale)',
-        logY: true,
-        series: [
-          series('zzlock', ZZ, (c) => c.gap.p50, 'zzlock p50'),
-          series('zzlock', ZZ, (c) => c.gap.p99, 'zzlock p99', true),
-          series('etcd3-lock', E3, (c) => c.gap.p50, 'etcd3 Lock p50'),
-          series('etcd3-lock', E3, (c) => c.gap.p99, 'etcd3 Lock p99', true),
-        ],
-      },
-      {
-        title: 'Wait (acquire → grant)',
-        yLabel: 'ms (log scale)',
-        logY: true,
-        series: [
-          series('zzlock', ZZ, (c) => c.wait.p50, 'zzlock p50'),
-          series('zzlock', ZZ, (c) => c.wait.p99, 'zzlock p99', true),
-          series('etcd3-lock', E3, (c) => c.wait.p50, 'etcd3 Lock p50'),
-          series('etcd3-lock', E3, (c) => c.wait.p99, 'etcd3 Lock p99', true),
-        ],
-      },
+      latencyPanel('Handoff gap (release → next grant)', (c) => c.gap),
+      latencyPanel('Wait (acquire → grant)', (c) => c.wait),
     ],
     WAITERS,
     `${date.slice(0, 10)} · ${machine.cpus} × ${machine.cpuModel} · node ${machine.node} · etcd ${machine.etcd} (${machine.etcdMembers} member${machine.etcdMembers > 1 ? 's' : ''})`,
