@@ -16,6 +16,7 @@ export function createLockManager(options: ResolvedZZLockOptions): LockManager {
   const manager: LockManager = new LockManager(
     new EtcdBackend(client, {
       storeError: (operation, error) => manager.reportStoreError(operation, error),
+      storeRecovered: (operation) => manager.reportStoreRecovered(operation),
     }),
     client,
   );

@@ -15,6 +15,11 @@ export const ZZLOCK_DEFAULTS = {
   callTimeoutMs: 5_000,
   /** How long close() lets running holders finish before deleting their keys, in ms. */
   shutdownGraceMs: 10_000,
+  /**
+   * How long a lease may go unused (no lock held or waited for on it) before it is revoked and its
+   * keepalives stop, in ms. The next acquisition grants a fresh lease (one more round trip).
+   */
+  leaseIdleMs: 60_000,
   /** How long a lock name's shared watch stays open after its last waiter, in ms. */
   watchLingerMs: 30_000,
   /**

@@ -32,6 +32,7 @@ export class LockClient {
     const resolved = resolveClientOptions(options);
     this.#backend = new EtcdBackend(resolved, {
       storeError: (operation, error) => this.#manager.reportStoreError(operation, error),
+      storeRecovered: (operation) => this.#manager.reportStoreRecovered(operation),
     });
     this.#manager = new LockManager(this.#backend, resolved);
   }

@@ -117,6 +117,11 @@ export class LockManager {
     this.#emit('storeError', { operation, error });
   }
 
+  /** Reports that a store operation that failed succeeds again (backends call this). */
+  reportStoreRecovered(operation: string): void {
+    this.#emit('storeRecovered', { operation });
+  }
+
   /** True once `close()` has started. */
   get closing(): boolean {
     return this.#closing.signal.aborted;
@@ -178,6 +183,8 @@ export class LockManager {
     const scope = this.#scope.getStore();
     const entry = name === undefined ? [...(scope?.values() ?? [])].at(-1) : scope?.get(name);
     if (entry === undefined) throw new LockNotHeldError(name);
+    // A look at the lock: a lease past its deadline is declared lost now, before it is handed out.
+    void entry.held.grant.lost;
     return entry.handle;
   }
 

@@ -40,6 +40,12 @@ export interface StoreErrorEvent {
   readonly error: unknown;
 }
 
+/** A store operation that had failed succeeds again: its outage is over. */
+export interface StoreRecoveredEvent {
+  /** What zzlock was doing (`lease keepalive`, …). */
+  readonly operation: string;
+}
+
 /**
  * Hooks into the lock lifecycle; zzlock's Prometheus metrics are one observer. Each hook is
  * optional and must not throw (a throwing observer is ignored).
@@ -53,6 +59,8 @@ export interface LockObserver {
   released?(event: LockReleasedEvent): void;
   /** A held lock was lost. */
   lost?(event: LockEventBase): void;
-  /** A call to the store failed. */
+  /** A call to the store failed (every failed attempt). */
   storeError?(event: StoreErrorEvent): void;
+  /** A store operation that had failed succeeds again. */
+  storeRecovered?(event: StoreRecoveredEvent): void;
 }

@@ -80,6 +80,13 @@ export interface LockClientOptions {
    * @default 10000
    */
   shutdownGraceMs?: number;
+  /**
+   * How long a lease may go unused (no lock of this TTL held or waited for by this client) before
+   * it is revoked and its keepalives stop, in ms; `Infinity` keeps it for the client's life. The
+   * next acquisition then grants a fresh lease, one more round trip.
+   * @default 60000
+   */
+  leaseIdleMs?: number;
   /** etcd username/password authentication. */
   auth?: LockAuthOptions;
   /** TLS for `https://` endpoints. */

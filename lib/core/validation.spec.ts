@@ -75,6 +75,7 @@ describe('resolveClientOptions', () => {
       waitMs: ZZLOCK_DEFAULTS.acquireWaitMs,
       callTimeoutMs: ZZLOCK_DEFAULTS.callTimeoutMs,
       shutdownGraceMs: ZZLOCK_DEFAULTS.shutdownGraceMs,
+      leaseIdleMs: ZZLOCK_DEFAULTS.leaseIdleMs,
       auth: undefined,
       tls: undefined,
     });

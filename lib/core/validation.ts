@@ -82,6 +82,7 @@ export interface ResolvedClientOptions {
   waitMs: number;
   callTimeoutMs: number;
   shutdownGraceMs: number;
+  leaseIdleMs: number;
   auth?: LockClientOptions['auth'];
   tls?: LockClientOptions['tls'];
 }
@@ -146,6 +147,7 @@ export function resolveClientOptions(
       'shutdownGraceMs',
       false,
     ),
+    leaseIdleMs: positive(options.leaseIdleMs ?? ZZLOCK_DEFAULTS.leaseIdleMs, 'leaseIdleMs', true),
     auth: options.auth,
     tls: options.tls,
   };
@@ -159,6 +161,7 @@ const CLIENT_OPTION_KEYS = [
   'waitMs',
   'callTimeoutMs',
   'shutdownGraceMs',
+  'leaseIdleMs',
   'auth',
   'tls',
 ] as const;
@@ -241,8 +244,8 @@ function validateTls(tls: unknown): void {
   }
 }
 
-function positive(value: unknown, option: string): number {
-  const ms = validateDurationMs(value, option, false);
+function positive(value: unknown, option: string, allowInfinity = false): number {
+  const ms = validateDurationMs(value, option, allowInfinity);
   if (ms === 0) throw new LockConfigError(option, 'this duration must be above 0', value);
   return ms;
 }

@@ -114,6 +114,9 @@ async function acquirer(): Promise<void> {
     } catch (error) {
       process.stderr.write(`[${config.id}] ${id}: ${String(error)}\n`);
     } finally {
+      // A last look at the lock before giving it up, as a careful holder would: a lease that ran
+      // out while this process was paused is signalled here at the latest.
+      void lock.signal.aborted;
       send({ type: 'released', id, at: chaosClockMs() });
       lock.signal.removeEventListener('abort', onLost);
       await lock.release();

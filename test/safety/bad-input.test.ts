@@ -524,7 +524,10 @@ async function failuresOfEveryEntryPoint(
     ...apps.flatMap((app): EntryCall[] => [
       [`LockService.acquire (${app.via})`, () => app.locks.acquire('refused', { waitMs: 0 })],
       [`LockService.tryAcquire (${app.via})`, () => app.locks.tryAcquire('refused')],
-      [`LockService.withLock (${app.via})`, () => app.locks.withLock('refused', () => 'ran')],
+      [
+        `LockService.withLock (${app.via})`,
+        () => app.locks.withLock('refused', () => 'ran', { waitMs: 0 }),
+      ],
       [`@Locked (${app.via})`, () => app.jobs.job()],
     ]),
   ];
@@ -685,6 +688,14 @@ describe('an etcd that cannot be reached', () => {
         for (const [entry, error] of await failuresOfEveryEntryPoint(client, apps)) {
           assertUnavailable(error, entry);
         }
+        // A call allowed to wait rides etcd's silence out for its wait, then says why it failed.
+        const startedAt = performance.now();
+        assertUnavailable(
+          await thrownBy('acquire with waitMs', () => client.acquire('refused', { waitMs: 1_500 })),
+          'acquire with waitMs',
+        );
+        const elapsedMs = performance.now() - startedAt;
+        assert.ok(elapsedMs >= 1_500, `gave up after ${Math.round(elapsedMs)} ms, before its wait`);
       } finally {
         await bounded(
           'close',

@@ -1,52 +1,35 @@
 import { hostname } from 'node:os';
-import { setTimeout as delay } from 'node:timers/promises';
-import type { Etcd3, ICompare, IRangeRequest, ITxnResponse, Namespace } from 'etcd3';
+import type { Etcd3, ITxnResponse } from 'etcd3';
 import { createClosingController } from '../closing-controller.js';
 import { LockClientClosedError } from '../errors/lock-client-closed.error.js';
 import { LockLostError } from '../errors/lock-lost.error.js';
+import { StoreRejectedError } from '../errors/store-rejected.error.js';
 import type { AcquireRequest, LockBackend, LockGrant } from '../lock-backend.js';
 import type { ResolvedClientOptions } from '../validation.js';
-import { ZZLOCK_DEFAULTS } from '../defaults.js';
+import { WaitBudget } from '../wait-budget.js';
 import { createEtcdClient } from './etcd-client-factory.js';
+import { queueKey } from './etcd-keys.js';
+import { KeyJanitor, type DeleteJob } from './key-janitor.js';
 import { KeySlots } from './key-slots.js';
-import { prefixRangeEnd, queueKey, queuePrefix } from './etcd-keys.js';
 import { type ActiveLease, LeaseSession } from './lease-session.js';
-import { QueueWatch } from './queue-watch.js';
+import {
+  type Confirmed,
+  type Queue,
+  type TxnRequest,
+  confirmTxn,
+  decodeConfirm,
+  decodeEnqueue,
+  decodeTryAcquire,
+  deleteTxn,
+  enqueueTxn,
+  queueOf,
+  tryAcquireTxn,
+  writtenRevision,
+} from './queue-txns.js';
+import { waitForTurn } from './queue-waiter.js';
 import { storeCall } from './store-call.js';
-import { WaitBudget, Wakeup } from './wait-budget.js';
-
-/** How often, and how many times, the key of a txn with an unknown outcome is deleted again. */
-const UNCERTAIN_SWEEP_MS = 2_000;
-const UNCERTAIN_SWEEPS = 30;
-
-/** etcd's Compare also takes a range_end (proto field 64); etcd3's typings leave it out. */
-type RangeCompare = ICompare & { range_end?: Buffer };
-
-/** A lock's queue in etcd: its name, prefix and range end. */
-interface Queue {
-  readonly name: string;
-  readonly prefix: Buffer;
-  readonly end: Buffer;
-}
-
-/** A grant of this backend: the queue key and the lease it hangs on. */
-interface EtcdGrant extends LockGrant {
-  readonly key: Buffer;
-  readonly lease: ActiveLease;
-  readonly lostController: AbortController;
-  /** The key's slot (see `KeySlots`), freed once the key is known to be deleted. */
-  readonly slot: number;
-}
-
-/** Where a queued key stands after the enqueue txn. */
-interface Enqueued {
-  /** Create revision of our key: the fencing token if granted. */
-  readonly revision: bigint;
-  /** Create revision of the key just ahead of ours; `null`: none (granted); `undefined`: unknown. */
-  readonly predecessor: bigint | null | undefined;
-  /** How many keys were ahead of ours when it was put; `undefined`: unknown. */
-  readonly ahead: number | undefined;
-}
+import { StoreRetry } from './store-retry.js';
+import { WatchRegistry } from './watch-registry.js';
 
 /** The state of one lease, as health checks report it. */
 export interface LeaseState {
@@ -64,14 +47,73 @@ export interface LeaseState {
 export interface EtcdBackendHooks {
   /** Told of every failed call to etcd. */
   storeError?: (operation: string, error: unknown) => void;
+  /** Told when a call that failed succeeds again (its outage is over). */
+  storeRecovered?: (operation: string) => void;
+}
+
+/** A lease's key slots, and the lease they are on. */
+interface LeaseKeys {
+  readonly lease: ActiveLease;
+  readonly slots: KeySlots;
+}
+
+/** A queue key of ours: where it is, and how to give its slot back once it is deleted. */
+class PlacedKey {
+  constructor(
+    readonly queue: Queue,
+    readonly key: Buffer,
+    readonly owner: LeaseKeys,
+    readonly slot: number,
+  ) {}
+
+  get lease(): ActiveLease {
+    return this.owner.lease;
+  }
+
+  /** The key is deleted (or was never written): its name may be reused. */
+  free(): void {
+    this.owner.slots.free(this.queue.name, this.slot);
+  }
+}
+
+/** A grant of this backend: a placed key that reached the head of its queue. */
+class EtcdGrant implements LockGrant {
+  readonly #lost = new AbortController();
+
+  constructor(
+    readonly placed: PlacedKey,
+    readonly fencingToken: bigint,
+    readonly waited: boolean,
+  ) {}
+
+  get name(): string {
+    return this.placed.queue.name;
+  }
+
+  get owner(): string {
+    return this.placed.lease.hex;
+  }
+
+  /**
+   * Every look at the signal first judges the lease by the clock (see `ActiveLease.isLost`): a
+   * holder that resumes after a pause past its lease learns at its first look that it lost the lock.
+   */
+  get lost(): AbortSignal {
+    this.placed.lease.isLost();
+    return this.#lost.signal;
+  }
+
+  markLost(reason: LockLostError): void {
+    this.#lost.abort(reason);
+  }
 }
 
 /**
  * The etcd lock store: etcd's own lock recipe (a key per acquisition under the lock's prefix,
- * granted in create-revision order), hardened as DESIGN §3 describes — one lease per TTL shared
- * by all locks, a one-round-trip acquire when free, each waiter waiting only for its immediate
- * predecessor through one shared watch per lock name, own-clock lost-lock detection, and a
- * shutdown that deletes keys and revokes leases before closing the client.
+ * granted in create-revision order), hardened as DESIGN §3 describes. This class orchestrates;
+ * each concern has its own file: the txns (`queue-txns.ts`, pure), the waiter
+ * (`queue-waiter.ts`), background deletes (`key-janitor.ts`), watches (`watch-registry.ts`),
+ * leases (`lease-session.ts`) and key names (`key-slots.ts`).
  *
  * @example
  * const backend = new EtcdBackend(resolveClientOptions({ endpoints: ['http://127.0.0.1:2379'] }));
@@ -81,21 +123,14 @@ export class EtcdBackend implements LockBackend {
   /** One client per member, for keepalives that fail over between members. */
   readonly #memberClients: readonly Etcd3[];
   readonly #sessions = new Map<number, LeaseSession>();
-  readonly #watches = new Map<string, QueueWatch>();
-  /**
-   * Where queue watches are created: a namespace of `#client` with its own watch stream. Replaced
-   * when etcd cancels a watch, because etcd3 then never attaches another watch to that stream
-   * (microsoft/etcd3#114), and keeps the stream's auth token even once etcd no longer accepts it.
-   */
-  #watchScope: Namespace;
+  readonly #watches: WatchRegistry;
+  readonly #janitor: KeyJanitor;
   readonly #held = new Set<EtcdGrant>();
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #closing = createClosingController();
   readonly #value = Buffer.from(`${hostname()}:${process.pid}`);
-  /** The key slots each lease uses; forgotten with the lease. */
-  readonly #slots = new WeakMap<ActiveLease, KeySlots>();
-  /** Leases whose loss this backend listens for (one listener per lease, not per grant). */
-  readonly #leasesWatched = new WeakSet<ActiveLease>();
+  /** The key slots of each lease in use; forgotten with the lease. */
+  readonly #keys = new WeakMap<ActiveLease, LeaseKeys>();
   #closed?: Promise<void>;
 
   /**
@@ -107,7 +142,8 @@ export class EtcdBackend implements LockBackend {
     private readonly hooks: EtcdBackendHooks = {},
   ) {
     this.#client = createEtcdClient(options);
-    this.#watchScope = this.#client.namespace('');
+    this.#watches = new WatchRegistry(this.#client);
+    this.#janitor = new KeyJanitor((job) => this.#deleteOnce(job), options.callTimeoutMs);
     this.#memberClients =
       options.endpoints.length === 1
         ? [this.#client]
@@ -142,12 +178,21 @@ export class EtcdBackend implements LockBackend {
   async release(grant: LockGrant): Promise<void> {
     const held = grant as EtcdGrant;
     if (!this.#held.delete(held)) return;
-    if (held.lease.lost.aborted) return; // its lease is being revoked, and the key with it
+    const { placed } = held;
+    // Lost (judged by the clock now): the lease is being revoked, and the key with it.
+    if (placed.lease.isLost()) return;
+    const job = this.#deleteJob('release', placed, held.fencingToken);
     try {
-      await this.#deleteKey('release', held.name, held.key, held.fencingToken);
-      this.#freeSlot(held);
-    } catch {
-      this.#track(this.#retryDelete(held));
+      await this.#deleteOnce(job);
+      placed.free();
+    } catch (error) {
+      // etcd refused (reported once by the store-error hook): retrying cannot help.
+      if (error instanceof StoreRejectedError) return;
+      this.#track(
+        this.#janitor.remove({ ...job, operation: 'release retry' }, true).then((deleted) => {
+          if (deleted) placed.free();
+        }),
+      );
     }
   }
 
@@ -158,19 +203,17 @@ export class EtcdBackend implements LockBackend {
 
   async #close(): Promise<void> {
     this.#closing.abort(new LockClientClosedError());
+    const janitorClosed = this.#janitor.close(); // background deletes end: the revoke does them
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+    await janitorClosed;
     const held = [...this.#held];
     this.#held.clear();
     for (const grant of held) {
-      grant.lostController.abort(
-        new LockLostError(grant.name, grant.owner, 'the lock client closed'),
-      );
+      grant.markLost(new LockLostError(grant.name, grant.owner, 'the lock client closed'));
     }
-    await Promise.allSettled(
-      held.map((grant) => this.#deleteKey('close', grant.name, grant.key, grant.fencingToken)),
-    );
+    // Revoking a lease deletes every key on it, held or not: no delete per key first.
     await Promise.allSettled([...this.#sessions.values()].map((session) => session.revokeAll()));
-    await Promise.allSettled([...this.#watches.values()].map((watch) => watch.close()));
+    await this.#watches.close();
     for (const member of this.#memberClients) member.close();
     this.#client.close();
   }
@@ -183,390 +226,185 @@ export class EtcdBackend implements LockBackend {
       request.signal ? [request.signal, this.#closing.signal] : [this.#closing.signal],
     );
     budget.check();
-    const prefix = queuePrefix(this.options.namespace, name);
-    const queue: Queue = { name, prefix, end: prefixRangeEnd(prefix) };
+    const queue = queueOf(this.options.namespace, name);
     const session = this.#session(ttl);
+    const retry = new StoreRetry(budget);
 
     for (;;) {
-      const lease = await budget.race(session.lease());
-      const slots = this.#slotsOf(lease);
-      const slot = slots.take(name);
-      const freeSlot = () => slots.free(name, slot);
-      const key = queueKey(prefix, lease.hex, slot);
-      let enqueued: Enqueued;
+      let placed: PlacedKey;
       try {
-        if (waitMs === 0) {
-          const attempt = this.#tryTxn(queue, key, lease);
-          const revision = await this.#raceOrCleanUp(budget, attempt, queue, key);
-          if (revision !== null) return this.#grant(queue, key, lease, revision, false, slot);
-          freeSlot(); // nothing was written
-          return null;
-        }
-        const attempt = this.#enqueueTxn(queue, key, lease);
-        enqueued = await this.#raceOrCleanUp(budget, attempt, queue, key);
+        placed = this.#place(queue, await retry.explain(() => budget.race(session.lease())));
+      } catch (error) {
+        await retry.after(error);
+        continue;
+      }
+      const { key, lease } = placed;
+      const value = this.#value;
+      let response: ITxnResponse;
+      try {
+        const txn = waitMs === 0 ? tryAcquireTxn : enqueueTxn;
+        response = await this.#settle(budget, retry, txn(queue, key, value, lease.id), placed);
+        retry.succeeded();
       } catch (error) {
         // A lease lost just as we used it fails the put: take a fresh lease and try again.
-        if (lease.lost.aborted && budget.expired() === undefined) continue;
-        throw error;
+        if (lease.isLost() && budget.expired() === undefined) continue;
+        await retry.after(error); // within the budget, etcd not answering is waited out
+        continue;
       }
-      if (enqueued.predecessor === null && !lease.lost.aborted) {
-        return this.#grant(queue, key, lease, enqueued.revision, false, slot);
+
+      if (waitMs === 0) {
+        const revision = decodeTryAcquire(response);
+        if (revision === null) {
+          placed.free(); // nothing was written
+          return null;
+        }
+        if (!lease.isLost()) return this.#grant(placed, revision, false);
+        this.#cleanUp(placed, revision);
+        continue;
       }
-      let granted: boolean;
-      try {
-        granted = await this.#waitForTurn(queue, key, lease, enqueued, budget);
-      } catch (error) {
-        this.#track(this.#deleteQuietly(name, key, enqueued.revision, freeSlot));
-        throw error;
+
+      const enqueued = decodeEnqueue(response);
+      const waited = enqueued.predecessor !== null;
+      let granted = !waited;
+      if (waited) {
+        try {
+          granted = await waitForTurn({
+            queue,
+            key,
+            lease,
+            enqueued,
+            budget,
+            retry,
+            watches: this.#watches,
+            confirm: (q, k, revision) => this.#confirm(q, k, revision),
+          });
+        } catch (error) {
+          this.#cleanUp(placed, enqueued.revision);
+          throw error;
+        }
       }
-      if (granted && !lease.lost.aborted) {
-        return this.#grant(queue, key, lease, enqueued.revision, true, slot);
-      }
+      // Judged by the clock now, not by a timer that a pause may have held up: a confirm read
+      // answered before a pause is no grant after it.
+      if (granted && !lease.isLost()) return this.#grant(placed, enqueued.revision, waited);
       // Our key or our lease vanished while waiting: queue again with a fresh key.
-      this.#track(this.#deleteQuietly(name, key, enqueued.revision, freeSlot));
+      this.#cleanUp(placed, enqueued.revision);
     }
   }
 
+  /** Takes a key name on `lease` for `queue`. */
+  #place(queue: Queue, lease: ActiveLease): PlacedKey {
+    const owner = this.#keysOf(lease);
+    const slot = owner.slots.take(queue.name);
+    return new PlacedKey(queue, queueKey(queue.prefix, lease.hex, slot), owner, slot);
+  }
+
   /**
-   * Awaits a txn within the budget; when the budget ends first or the txn fails (it may still
-   * have been applied), deletes the key once the txn settles. Its slot is never freed.
+   * Awaits an acquire txn within the budget. When the budget ends first or the txn fails, what
+   * it left in etcd is cleaned up once it settles (see {@link #cleanUpAfter}).
    */
-  async #raceOrCleanUp<T>(
+  async #settle(
     budget: WaitBudget,
-    txn: Promise<T>,
-    queue: Queue,
-    key: Buffer,
-  ): Promise<T> {
+    retry: StoreRetry,
+    request: TxnRequest,
+    placed: PlacedKey,
+  ): Promise<ITxnResponse> {
+    const txn = this.#txn('acquire', placed.queue.name, request);
     try {
-      return await budget.race(txn);
+      return await retry.explain(() => budget.race(txn));
     } catch (error) {
-      this.#track(
-        txn
-          .then(undefined, () => undefined)
-          // The txn's outcome is unknown and it may still be applied later (a request etcd
-          // received before a freeze or a deadline can commit after it), so its key name is
-          // never reused: the slot stays taken, and an unguarded delete can only meet this key.
-          .then(() => this.#sweepUncertain(queue.name, key)),
-      );
+      this.#track(this.#cleanUpAfter(txn, placed));
       throw error;
     }
   }
 
   /**
-   * Waits until no key older than ours is left. Resolves true when granted, false when our key or
-   * our lease is gone.
-   *
-   * Fast path: the enqueue txn counted the keys ahead of ours, and no key can join ahead of it
-   * later; the lock's shared watch reports each deletion, so when as many keys created before ours
-   * have been deleted since, ours is first — granted with no further round trip. Our own key's
-   * deletion is reported the same way; our lease is checked as a holder's is.
-   *
-   * Fallback (count unknown, or the watch may have missed events): read the queue, confirming our
-   * key is still there, and wait for the immediate predecessor's deletion, then read again. A
-   * watch silent for `waiterRecheckMs` (a stream stuck on a dead member) also triggers a read.
+   * Cleans up after an acquire txn that was given up, by what its outcome turns out to be:
+   * - applied (it answered, maybe after the budget ended): delete that key, by its revision;
+   * - refused by etcd (`StoreRejectedError`): nothing was written, the name is free at once;
+   * - unknown (no answer): the txn may still commit later, so its name is not reused for a while
+   *   and the key is deleted again over that time (see `KeyJanitor.sweepUncertain`).
    */
-  async #waitForTurn(
-    queue: Queue,
-    key: Buffer,
-    lease: ActiveLease,
-    enqueued: Enqueued,
-    budget: WaitBudget,
-  ): Promise<boolean> {
-    const ours = enqueued.revision;
-    let readAt = ours;
-    let predecessor = enqueued.predecessor;
-    /** Keys ahead of ours not yet seen deleted, while counting; `undefined`: by predecessor. */
-    let ahead = enqueued.ahead;
-    let ownKeyDeleted = false;
-    let mustRead = predecessor === undefined || ahead === undefined;
-    const wakeup = new Wakeup();
-    const listener = {
-      deleted: (createRevision: bigint, deleteRevision: bigint) => {
-        if (createRevision === ours) {
-          ownKeyDeleted = true;
-          wakeup.fire();
-        } else if (ahead !== undefined) {
-          if (createRevision < ours && deleteRevision > readAt && (ahead -= 1) === 0) wakeup.fire();
-        } else if (createRevision === predecessor) {
-          wakeup.fire();
-        }
-      },
-      resync: () => {
-        mustRead = true;
-        wakeup.fire();
-      },
-    };
-    let watch = this.#watchFor(queue, readAt);
-    let unsubscribe = watch.subscribe(listener);
-    // Deletions the watch delivered before we subscribed (our txn's reply can trail them).
-    if (ahead !== undefined && watch.covers(readAt)) ahead -= watch.deletedAfter(readAt, ours);
-    else mustRead = true;
-    const onLeaseLost = () => wakeup.fire();
-    lease.lost.addEventListener('abort', onLeaseLost, { once: true });
+  async #cleanUpAfter(txn: Promise<ITxnResponse>, placed: PlacedKey): Promise<void> {
+    let response: ITxnResponse;
     try {
-      for (;;) {
-        if (lease.lost.aborted || ownKeyDeleted || watch.wasDeleted(ours)) return false;
-        if (watch.closed) {
-          unsubscribe();
-          watch = this.#watchFor(queue, readAt);
-          unsubscribe = watch.subscribe(listener);
-          mustRead = true;
-        }
-        // Every key counted ahead is gone, or the predecessor is: confirm with a read (which
-        // also checks our key is still there) before granting.
-        const predecessorGone =
-          ahead === 0 ||
-          (ahead === undefined &&
-            predecessor !== undefined &&
-            predecessor !== null &&
-            watch.wasDeleted(predecessor));
-        if (!mustRead && !predecessorGone && watch.covers(readAt)) {
-          const woken = await budget.race(wakeup.wait(ZZLOCK_DEFAULTS.waiterRecheckMs));
-          if (!woken && watch.silentForMs >= ZZLOCK_DEFAULTS.waiterRecheckMs) mustRead = true;
-          continue;
-        }
-        mustRead = false;
-        const read = await budget.race(this.#readPredecessor(queue, key, ours));
-        if (read === 'gone') return false;
-        readAt = read.revision;
-        predecessor = read.predecessor;
-        ahead = undefined;
-        if (predecessor === null) return true;
+      response = await txn;
+    } catch (error) {
+      if (error instanceof StoreRejectedError) placed.free();
+      else if (await this.#janitor.sweepUncertain(this.#deleteJob('cleanup', placed))) {
+        placed.free();
       }
-    } finally {
-      unsubscribe();
-      lease.lost.removeEventListener('abort', onLeaseLost);
+      return;
     }
+    const revision = writtenRevision(response);
+    if (revision === undefined) placed.free();
+    else this.#cleanUp(placed, revision);
   }
 
-  #grant(
-    queue: Queue,
-    key: Buffer,
-    lease: ActiveLease,
-    revision: bigint,
-    waited: boolean,
-    slot: number,
-  ): EtcdGrant {
-    const lostController = new AbortController();
-    const grant: EtcdGrant = {
-      name: queue.name,
-      fencingToken: revision,
-      lost: lostController.signal,
-      waited,
-      owner: lease.hex,
-      key,
-      lease,
-      lostController,
-      slot,
-    };
-    this.#held.add(grant);
-    if (!this.#leasesWatched.has(lease)) {
-      this.#leasesWatched.add(lease);
-      lease.lost.addEventListener('abort', () => this.#leaseLost(lease), { once: true });
-    }
-    if (lease.lost.aborted) this.#leaseLost(lease); // lost in the instant since the grant
-    return grant;
-  }
-
-  /** Tells every lock held on `lease` that it is lost. */
-  #leaseLost(lease: ActiveLease): void {
-    for (const grant of this.#held) {
-      if (grant.lease !== lease || grant.lost.aborted) continue;
-      grant.lostController.abort(
-        new LockLostError(grant.name, lease.hex, String(lease.lost.reason)),
-      );
-    }
-  }
-
-  #freeSlot(grant: EtcdGrant): void {
-    this.#slotsOf(grant.lease).free(grant.name, grant.slot);
-  }
-
-  /** Puts our key if the queue is empty: the lock's revision, or null when it is held. */
-  async #tryTxn(queue: Queue, key: Buffer, lease: ActiveLease): Promise<bigint | null> {
-    const queueIsEmpty: RangeCompare = {
-      key: queue.prefix,
-      range_end: queue.end,
-      target: 'Create',
-      result: 'Equal',
-      create_revision: 0,
-    };
-    const response = await this.#txn('acquire', queue.name, {
-      compare: [queueIsEmpty],
-      success: [{ request_put: { key, value: this.#value, lease: lease.id } }],
-      failure: [{ request_range: { key } }],
-    });
-    if (response.succeeded) return BigInt(response.header.revision);
-    // A retried txn whose first attempt had succeeded finds its own key.
-    const own = response.responses[0]?.response_range.kvs[0];
-    return own ? BigInt(own.create_revision) : null;
-  }
-
-  /** Reads the queue's tail and puts our key behind it, in one round trip. */
-  async #enqueueTxn(queue: Queue, key: Buffer, lease: ActiveLease): Promise<Enqueued> {
-    const response = await this.#txn('acquire', queue.name, {
-      compare: [{ key, target: 'Create', result: 'Equal', create_revision: 0 }],
-      success: [
-        { request_range: this.#lastKey(queue) },
-        { request_put: { key, value: this.#value, lease: lease.id } },
-      ],
-      failure: [{ request_range: { key } }],
-    });
-    if (response.succeeded) {
-      const tail = response.responses[0]?.response_range;
-      const last = tail?.kvs[0];
-      return {
-        revision: BigInt(response.header.revision),
-        predecessor: last ? BigInt(last.create_revision) : null,
-        // The range runs before the put, and without filters etcd counts every key it matched.
-        ahead: tail ? Number(tail.count) : undefined,
-      };
-    }
-    const own = response.responses[0]?.response_range.kvs[0];
-    return {
-      revision: BigInt(own?.create_revision ?? response.header.revision),
-      predecessor: undefined,
-      ahead: undefined,
-    };
-  }
-
-  /** Confirms our key is still there and finds the newest key older than it. */
-  async #readPredecessor(
-    queue: Queue,
-    key: Buffer,
-    revision: bigint,
-  ): Promise<'gone' | { revision: bigint; predecessor: bigint | null }> {
-    const response = await this.#txn('acquire', queue.name, {
-      compare: [{ key, target: 'Create', result: 'Equal', create_revision: revision.toString() }],
-      success: [
-        {
-          request_range: {
-            ...this.#lastKey(queue),
-            max_create_revision: (revision - 1n).toString(),
-          },
-        },
-      ],
-      failure: [],
-    });
-    if (!response.succeeded) return 'gone';
-    const previous = response.responses[0]?.response_range.kvs[0];
-    return {
-      revision: BigInt(response.header.revision),
-      predecessor: previous ? BigInt(previous.create_revision) : null,
-    };
-  }
-
-  #lastKey(queue: Queue): IRangeRequest {
-    return {
-      key: queue.prefix,
-      range_end: queue.end,
-      sort_target: 'Create',
-      sort_order: 'Descend',
-      limit: 1,
-      keys_only: true,
-    };
-  }
-
-  #txn(
-    operation: string,
-    name: string,
-    request: Parameters<Etcd3['kv']['txn']>[0],
-  ): Promise<ITxnResponse> {
-    return this.#store(operation, name, () => this.#client.kv.txn(request));
-  }
-
-  /**
-   * Deletes a queue key. With `revision` (the key's create revision) only that incarnation of
-   * the key is deleted, so a late or repeated delete can never remove a later key of the same
-   * name; without it (the revision is unknown), the key's slot must stay taken until this resolves.
-   */
-  async #deleteKey(operation: string, name: string, key: Buffer, revision?: bigint): Promise<void> {
-    await this.#store(operation, name, (): Promise<unknown> =>
-      revision === undefined
-        ? this.#client.kv.deleteRange({ key })
-        : this.#client.kv.txn({
-            compare: [
-              { key, target: 'Create', result: 'Equal', create_revision: revision.toString() },
-            ],
-            success: [{ request_delete_range: { key } }],
-            failure: [],
-          }),
+  /** Deletes a key of ours that will not be granted, in the background; frees its name after. */
+  #cleanUp(placed: PlacedKey, revision: bigint): void {
+    this.#track(
+      this.#janitor.remove(this.#deleteJob('cleanup', placed, revision)).then((deleted) => {
+        if (deleted) placed.free();
+      }),
     );
   }
 
-  /**
-   * Deletes a key left by a wait given up or a failed enqueue, then calls `freeSlot`. With its
-   * create `revision`, only that incarnation can be deleted (a delete that times out may still
-   * commit later, after the name was reused); without it, the caller must never reuse the name.
-   * A failed delete is retried until it succeeds or the client closes: the key hangs on a
-   * lease this process keeps alive, so, left behind, it would keep its place in the queue and
-   * every later waiter would wait behind it for as long as the process lives. The slot stays
-   * taken until the delete succeeds (on close, revoking the lease removes the key).
-   */
-  async #deleteQuietly(
-    name: string,
-    key: Buffer,
-    revision: bigint | undefined,
-    freeSlot: () => void,
-  ): Promise<void> {
-    const closing = this.#closing.signal;
-    if (await this.#deleteUntilDone('cleanup', name, key, revision, closing, false)) freeSlot();
+  #deleteJob(operation: string, placed: PlacedKey, revision?: bigint): DeleteJob {
+    return {
+      operation,
+      name: placed.queue.name,
+      key: placed.key,
+      revision,
+      stop: placed.lease.lost,
+    };
   }
 
-  /**
-   * Deletes a key, retrying with a backoff from 100 ms doubling up to `callTimeoutMs` (waiting
-   * before the first attempt too when `afterFailure`), until it succeeds or `stop` aborts.
-   * @returns true once the key is deleted.
-   */
-  async #deleteUntilDone(
-    operation: string,
-    name: string,
-    key: Buffer,
-    revision: bigint | undefined,
-    stop: AbortSignal,
-    afterFailure: boolean,
-  ): Promise<boolean> {
-    let wait = afterFailure;
-    for (let delayMs = 100; ; wait = true) {
-      if (wait) {
-        await delay(delayMs, undefined, { signal: stop }).catch(() => undefined);
-        if (stop.aborted) return false;
-        delayMs = Math.min(delayMs * 2, this.options.callTimeoutMs);
-      }
-      try {
-        await this.#deleteKey(operation, name, key, revision);
-        return true;
-      } catch {
-        // etcd did not answer: try again.
-      }
-    }
+  #grant(placed: PlacedKey, revision: bigint, waited: boolean): EtcdGrant {
+    const grant = new EtcdGrant(placed, revision, waited);
+    this.#held.add(grant);
+    return grant;
   }
 
-  /**
-   * Deletes the key of a txn whose outcome is unknown, and keeps deleting it every 2 s for a
-   * minute: the txn itself may commit after the first delete (etcd can apply a request it received
-   * before a freeze once the member is back), and its key, on a lease this process keeps alive,
-   * would then block the queue. The name is never reused, so these deletes can only meet that key.
-   */
-  async #sweepUncertain(name: string, key: Buffer): Promise<void> {
-    await this.#deleteQuietly(name, key, undefined, () => undefined);
-    for (let sweep = 0; sweep < UNCERTAIN_SWEEPS && !this.#closing.signal.aborted; sweep += 1) {
-      await delay(UNCERTAIN_SWEEP_MS, undefined, { signal: this.#closing.signal }).catch(
-        () => undefined,
+  /** The key slots of `lease`, made on first use: they also let the lease go once unused. */
+  #keysOf(lease: ActiveLease): LeaseKeys {
+    let keys = this.#keys.get(lease);
+    if (keys === undefined) {
+      const slots = new KeySlots(this.options.leaseIdleMs, () =>
+        this.#sessions.get(lease.ttl)?.retire(lease),
       );
-      if (this.#closing.signal.aborted) return;
-      await this.#deleteKey('cleanup', name, key).catch(() => undefined);
+      keys = { lease, slots };
+      this.#keys.set(lease, keys);
+      // One listener per lease, not per grant: tells every lock held on it that it is lost.
+      lease.lost.addEventListener('abort', () => this.#leaseLost(lease, slots), { once: true });
+    }
+    return keys;
+  }
+
+  /** Tells every lock held on `lease` that it is lost. */
+  #leaseLost(lease: ActiveLease, slots: KeySlots): void {
+    slots.dispose();
+    for (const grant of this.#held) {
+      if (grant.placed.lease !== lease) continue;
+      grant.markLost(new LockLostError(grant.name, lease.hex, String(lease.lost.reason)));
     }
   }
 
-  /** Keeps deleting a released key until it goes, its lease goes, or the client closes. */
-  async #retryDelete(grant: EtcdGrant): Promise<void> {
-    const { name, key, lease, fencingToken } = grant;
-    const stop = AbortSignal.any([lease.lost, this.#closing.signal]);
-    if (await this.#deleteUntilDone('release retry', name, key, fencingToken, stop, true)) {
-      this.#freeSlot(grant);
-    }
-    // On close, #close deletes nothing for released keys: revoking the lease removes them.
+  async #confirm(queue: Queue, key: Buffer, revision: bigint): Promise<Confirmed> {
+    return decodeConfirm(await this.#txn('acquire', queue.name, confirmTxn(queue, key, revision)));
+  }
+
+  #txn(operation: string, name: string, request: TxnRequest): Promise<ITxnResponse> {
+    return this.#store(operation, name, () => this.#client.kv.txn(request));
+  }
+
+  /** One delete of a queue key: by its create revision when known, else whatever is there. */
+  async #deleteOnce(job: DeleteJob): Promise<void> {
+    const { key, revision } = job;
+    await this.#store(job.operation, job.name, (): Promise<unknown> =>
+      revision === undefined
+        ? this.#client.kv.deleteRange({ key })
+        : this.#client.kv.txn(deleteTxn(key, revision)),
+    );
   }
 
   async #store<T>(operation: string, name: string | undefined, call: () => Promise<T>): Promise<T> {
@@ -578,15 +416,6 @@ export class EtcdBackend implements LockBackend {
     }
   }
 
-  #slotsOf(lease: ActiveLease): KeySlots {
-    let slots = this.#slots.get(lease);
-    if (!slots) {
-      slots = new KeySlots();
-      this.#slots.set(lease, slots);
-    }
-    return slots;
-  }
-
   #session(ttl: number): LeaseSession {
     let session = this.#sessions.get(ttl);
     if (!session) {
@@ -595,40 +424,14 @@ export class EtcdBackend implements LockBackend {
         this.#memberClients,
         ttl,
         this.options.callTimeoutMs,
+        {
+          storeError: (operation, error) => this.hooks.storeError?.(operation, error),
+          storeRecovered: (operation) => this.hooks.storeRecovered?.(operation),
+        },
       );
       this.#sessions.set(ttl, session);
     }
     return session;
-  }
-
-  #watchFor(queue: Queue, revision: bigint): QueueWatch {
-    const existing = this.#watches.get(queue.name);
-    if (existing && !existing.closed) return existing;
-    const watch = new QueueWatch(
-      this.#watchScope,
-      queue.prefix,
-      revision + 1n,
-      ZZLOCK_DEFAULTS.watchLingerMs,
-      (closed, cancelledBy) => {
-        if (this.#watches.get(queue.name) === closed) this.#watches.delete(queue.name);
-        if (cancelledBy !== undefined) this.#replaceWatchStream(closed.scope);
-      },
-    );
-    this.#watches.set(queue.name, watch);
-    return watch;
-  }
-
-  /**
-   * Moves queue watches to a new stream after etcd cancelled one on `failed`: later watches on
-   * that stream would never be attached. Its other watches close too (their waiters re-read the
-   * queue and watch again on the new stream). The old stream stays open until `close()`.
-   */
-  #replaceWatchStream(failed: Namespace): void {
-    if (failed !== this.#watchScope || this.#closing.signal.aborted) return;
-    this.#watchScope = this.#client.namespace('');
-    for (const watch of [...this.#watches.values()]) {
-      if (watch.scope === failed) void watch.close();
-    }
   }
 
   #track<T>(work: Promise<T>): Promise<T> {

@@ -14,6 +14,14 @@ export function lostMarginMs(ttlSeconds: number): number {
 /** Shortest wait between keepalive attempts after a failed one, in ms. */
 const KEEPALIVE_RETRY_MS = 50;
 
+/** Where a lease reports the calls etcd failed, and their recovery. @internal */
+export interface LeaseHooks {
+  /** A call failed (every failed attempt: metrics count them). */
+  storeError(operation: string, error: unknown): void;
+  /** A call succeeded after failing: the outage of `operation` is over. */
+  storeRecovered(operation: string): void;
+}
+
 /**
  * Sends one keepalive for `leaseId` through `client` and resolves the TTL etcd answers
  * (`0`: the lease is gone). Rejects when no answer comes within `timeoutMs`.
@@ -56,18 +64,22 @@ export class ActiveLease {
   #confirmedAt: number;
   #lostTimer?: NodeJS.Timeout;
   #renewTimer?: NodeJS.Timeout;
+  /** Keepalives failed in a row (an outage while above 0). */
+  #failures = 0;
 
   /**
    * @param members One client per etcd member, to renew through (a single client is fine).
    * @param id Decimal lease id, as etcd returns it.
    * @param ttl Granted TTL in seconds.
    * @param grantSentAt When the grant was sent (performance.now()): the first confirmation.
+   * @param hooks Told of failed keepalives and of their recovery.
    */
   constructor(
     private readonly members: readonly Etcd3[],
     readonly id: string,
     readonly ttl: number,
     grantSentAt: number,
+    private readonly hooks: LeaseHooks,
   ) {
     // Every lock held or waited for on this lease listens to `lost`: thousands are normal.
     setMaxListeners(0, this.#lost.signal);
@@ -92,6 +104,17 @@ export class ActiveLease {
   /** Milliseconds since the send time of the last keepalive etcd confirmed (or of the grant). */
   get sinceConfirmedMs(): number {
     return performance.now() - this.#confirmedAt;
+  }
+
+  /**
+   * True when the lease is lost, judged by the clock now: the lost timer cannot run while the
+   * process is paused or its event loop blocked, so every look at a grant or a waiter comes here
+   * first, and a lease past its deadline is declared lost on the spot (its `lost` listeners run
+   * before this returns). A reply etcd sent before a pause is then never acted on after it.
+   */
+  isLost(): boolean {
+    if (!this.#lost.signal.aborted && performance.now() >= this.#deadline()) this.#expire();
+    return this.#lost.signal.aborted;
   }
 
   /** Declares the lease lost: stops renewing it and aborts {@link lost}. Idempotent. */
@@ -131,31 +154,43 @@ export class ActiveLease {
     const member = this.members[this.#member];
     try {
       const ttl = await keepaliveOnce(member, this.id, this.#attemptTimeoutMs);
-      if (this.#lost.signal.aborted) return;
+      if (this.isLost()) return; // a reply that comes after the deadline saves nothing
       if (ttl <= 0) {
         this.markLost('etcd reported the lease gone (expired or revoked)');
         return;
       }
       this.#confirmedAt = Math.max(this.#confirmedAt, sentAt);
+      if (this.#failures > 0) {
+        this.#failures = 0;
+        this.hooks.storeRecovered('lease keepalive');
+      }
       this.#scheduleLoss();
       this.#scheduleRenewal(this.#intervalMs);
-    } catch {
+    } catch (error) {
       if (this.#lost.signal.aborted) return;
+      this.#failures += 1;
+      this.hooks.storeError('lease keepalive', error);
       this.#member = (this.#member + 1) % this.members.length;
       this.#scheduleRenewal(KEEPALIVE_RETRY_MS);
     }
   }
 
+  /** When the lease counts as lost unless a keepalive is confirmed first (performance.now()). */
+  #deadline(): number {
+    return this.#confirmedAt + this.ttl * 1000 - lostMarginMs(this.ttl);
+  }
+
+  #expire(): void {
+    this.markLost(
+      `no keepalive was confirmed for ${Math.round(this.sinceConfirmedMs)} ms of a ${this.ttl} s TTL`,
+    );
+  }
+
   #scheduleLoss(): void {
     clearTimeout(this.#lostTimer);
-    const expiresIn =
-      this.#confirmedAt + this.ttl * 1000 - lostMarginMs(this.ttl) - performance.now();
     this.#lostTimer = setTimeout(
-      () =>
-        this.markLost(
-          `no keepalive was confirmed for ${Math.round(this.sinceConfirmedMs)} ms of a ${this.ttl} s TTL`,
-        ),
-      Math.max(0, expiresIn),
+      () => this.#expire(),
+      Math.max(0, this.#deadline() - performance.now()),
     );
     this.#lostTimer.unref();
   }
@@ -175,12 +210,14 @@ export class LeaseSession {
    * @param members One client per etcd member, for keepalives (see {@link ActiveLease}).
    * @param ttl The TTL of every lease of this session, in seconds.
    * @param callTimeoutMs Deadline of grant and revoke calls.
+   * @param hooks Told of failed keepalives and revokes.
    */
   constructor(
     private readonly client: Etcd3,
     private readonly members: readonly Etcd3[],
     readonly ttl: number,
     private readonly callTimeoutMs: number,
+    private readonly hooks: LeaseHooks,
   ) {}
 
   /** The lease in use right now, if one has been granted and not lost. */
@@ -205,32 +242,55 @@ export class LeaseSession {
     }
   }
 
-  /** Revokes every lease this session granted. */
+  /** Revokes every lease this session granted, deleting their keys. */
   async revokeAll(): Promise<void> {
     const leases = [...this.#all];
     this.#all.clear();
     this.#current = undefined;
-    await Promise.allSettled(leases.map((lease) => lease.revoke(this.callTimeoutMs)));
+    await Promise.allSettled(leases.map((lease) => this.#revoke(lease)));
+  }
+
+  /**
+   * Lets an unused lease go: new acquisitions get a fresh one, and this one is revoked. The caller
+   * knows no key of this process hangs on it.
+   */
+  retire(lease: ActiveLease): void {
+    if (!this.#all.has(lease) || lease.lost.aborted) return;
+    lease.markLost('it was unused, and released');
   }
 
   async #grant(): Promise<ActiveLease> {
     const sentAt = performance.now();
-    const { ID } = await storeCall('lease grant', undefined, this.callTimeoutMs, () =>
-      this.client.leaseClient.leaseGrant({ TTL: this.ttl }),
-    );
-    const active = new ActiveLease(this.members, ID, this.ttl, sentAt);
+    let ID: string;
+    try {
+      ({ ID } = await storeCall('lease grant', undefined, this.callTimeoutMs, () =>
+        this.client.leaseClient.leaseGrant({ TTL: this.ttl }),
+      ));
+    } catch (error) {
+      this.hooks.storeError('lease grant', error);
+      throw error;
+    }
+    const active = new ActiveLease(this.members, ID, this.ttl, sentAt, this.hooks);
     this.#all.add(active);
     active.lost.addEventListener(
       'abort',
       () => {
-        // A lost lease is revoked in the background so its keys go now, not at TTL's end.
-        active
-          .revoke(this.callTimeoutMs)
-          .then(() => this.#all.delete(active))
-          .catch(() => undefined);
+        // A lost lease is revoked in the background so its keys go now, not at TTL's end. It
+        // leaves the session whatever the outcome: etcd expires it anyway, and a lease kept here
+        // would be revoked again at close for nothing.
+        if (this.#all.delete(active)) void this.#revoke(active);
       },
       { once: true },
     );
     return active;
+  }
+
+  /** Revokes `lease`; a failure is reported, never thrown (etcd expires the lease anyway). */
+  async #revoke(lease: ActiveLease): Promise<void> {
+    try {
+      await lease.revoke(this.callTimeoutMs);
+    } catch (error) {
+      this.hooks.storeError('lease revoke', error);
+    }
   }
 }

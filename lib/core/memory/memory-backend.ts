@@ -2,7 +2,7 @@ import { createClosingController } from '../closing-controller.js';
 import { LockClientClosedError } from '../errors/lock-client-closed.error.js';
 import { LockLostError } from '../errors/lock-lost.error.js';
 import type { AcquireRequest, LockBackend, LockGrant } from '../lock-backend.js';
-import { WaitBudget } from '../etcd/wait-budget.js';
+import { WaitBudget } from '../wait-budget.js';
 
 /** One acquisition in a memory queue. */
 interface MemoryEntry {

@@ -1,7 +1,7 @@
-import { LockAbortedError } from '../errors/lock-aborted.error.js';
-import { LockClientClosedError } from '../errors/lock-client-closed.error.js';
-import { LockTimeoutError } from '../errors/lock-timeout.error.js';
-import { ZZLockError } from '../errors/zzlock.error.js';
+import { LockAbortedError } from './errors/lock-aborted.error.js';
+import { LockClientClosedError } from './errors/lock-client-closed.error.js';
+import { LockTimeoutError } from './errors/lock-timeout.error.js';
+import { ZZLockError } from './errors/zzlock.error.js';
 
 /** setTimeout's largest delay; longer waits are treated as unbounded. */
 const MAX_TIMER_MS = 2 ** 31 - 1;

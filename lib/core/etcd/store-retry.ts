@@ -1,0 +1,62 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import { LockTimeoutError } from '../errors/lock-timeout.error.js';
+import { StoreUnavailableError } from '../errors/store-unavailable.error.js';
+import type { WaitBudget } from '../wait-budget.js';
+
+/** First backoff after a failed call, in ms; it doubles up to {@link MAX_BACKOFF_MS}. */
+const FIRST_BACKOFF_MS = 50;
+/** Longest backoff: an etcd leader election takes about a second. */
+const MAX_BACKOFF_MS = 1_000;
+
+/**
+ * How a waiting acquisition rides out an etcd that does not answer for a while (a leader election,
+ * a member going away): within its wait budget it tries again after a backoff — on another member,
+ * since each call fails over — and fails with `StoreUnavailableError` only once the budget runs out
+ * while etcd is still failing. An acquisition that may not wait (`waitMs: 0`) fails at once.
+ * Refusals (`StoreRejectedError`) are never ridden out: etcd answered.
+ * @internal
+ */
+export class StoreRetry {
+  #failures = 0;
+  #lastError?: StoreUnavailableError;
+
+  /** @param budget The acquisition's wait budget. */
+  constructor(private readonly budget: WaitBudget) {}
+
+  /** True while the last call failed and none has succeeded since. */
+  get failing(): boolean {
+    return this.#failures > 0;
+  }
+
+  /** A call succeeded: the next failure starts from the first backoff again. */
+  succeeded(): void {
+    this.#failures = 0;
+    this.#lastError = undefined;
+  }
+
+  /**
+   * After a failed call: waits the backoff and returns, so the caller tries again; or throws
+   * `error` when it cannot be ridden out, and the last store error when the budget runs out first.
+   */
+  async after(error: unknown): Promise<void> {
+    if (!(error instanceof StoreUnavailableError) || this.budget.waitMs === 0) throw error;
+    this.#lastError = error;
+    const backoffMs = Math.min(FIRST_BACKOFF_MS * 2 ** this.#failures, MAX_BACKOFF_MS);
+    this.#failures += 1;
+    // Jitter, so that the waiters of many processes do not retry in step.
+    await this.explain(() => this.budget.race(delay(backoffMs * (0.5 + Math.random() / 2))));
+  }
+
+  /**
+   * Runs `work` (a call within the budget); when the budget runs out while etcd is failing, the
+   * caller learns why: the last `StoreUnavailableError`, not a bare timeout.
+   */
+  async explain<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof LockTimeoutError && this.#lastError !== undefined) throw this.#lastError;
+      throw error;
+    }
+  }
+}
