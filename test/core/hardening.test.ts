@@ -1,0 +1,235 @@
+// Defects a review found in the etcd backend, each shown against real etcd: background deletes
+// that never stop, key names that are never freed, leases renewed forever, keepalive failures
+// nobody hears of, a shutdown that deletes what revoking deletes anyway, and a holder paused past
+// its lease that never learns it lost the lock.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { Etcd3, Range } from 'etcd3';
+
+import { LockClient, StoreRejectedError, type LockClientOptions } from '../../lib/core/index.js';
+import { messagesBetween, readMessageCounts } from '../bench/etcd-messages.js';
+import { enableAuth, handledCalls, LOCK_USER, ROOT } from '../safety/safety-helpers.js';
+import {
+  leftovers,
+  startEtcd,
+  startTcpProxy,
+  waitFor,
+  type EtcdCluster,
+} from '../support/index.js';
+
+const pausedHolderScript = fileURLToPath(new URL('./fixtures/paused-holder.js', import.meta.url));
+
+/** Sum of etcd's counts of calls refused for permission, whatever the method. */
+const refusedCalls = async (endpoint: string): Promise<number> =>
+  Object.entries(await handledCalls(endpoint))
+    .filter(([call]) => call.endsWith(':PermissionDenied'))
+    .reduce((sum, [, count]) => sum + count, 0);
+
+/** The slot of the only queue key under `namespace` (`<lease>.<slot>`). */
+async function onlySlot(endpoints: string[], namespace: string): Promise<number> {
+  const { keys } = await leftovers(endpoints, namespace);
+  assert.equal(keys.length, 1, `keys: ${keys.join(', ')}`);
+  return Number(keys[0].split('.').at(-1));
+}
+
+describe('an etcd that refuses calls', () => {
+  const allowed = 'allowed/';
+  let etcd: EtcdCluster;
+  before(async () => {
+    etcd = await startEtcd();
+    await enableAuth(etcd.endpoints, allowed);
+  });
+  after(() => etcd?.stop());
+
+  it('refused acquires leave no background delete behind (etcd answered: nothing to sweep)', async () => {
+    const client = new LockClient({
+      endpoints: etcd.endpoints,
+      namespace: 'forbidden/',
+      auth: { ...LOCK_USER },
+      callTimeoutMs: 1_000,
+    });
+    try {
+      for (let i = 0; i < 5; i += 1) {
+        await assert.rejects(client.acquire(`refused-${i}`, { waitMs: 1_000 }), StoreRejectedError);
+      }
+      const refusedAfterAcquires = await refusedCalls(etcd.endpoints[0]);
+      await delay(3_000); // the old sweep retried every refused key within this time
+      assert.equal(
+        (await refusedCalls(etcd.endpoints[0])) - refusedAfterAcquires,
+        0,
+        'refused calls after the acquires',
+      );
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a release etcd refuses is reported once and not retried', async () => {
+    const client = new LockClient({
+      endpoints: etcd.endpoints,
+      namespace: allowed,
+      auth: { ...LOCK_USER },
+      callTimeoutMs: 1_000,
+    });
+    const failures: string[] = [];
+    client.observe({ storeError: ({ operation }) => failures.push(operation) });
+    const admin = new Etcd3({ hosts: etcd.endpoints, auth: { ...ROOT } });
+    try {
+      const lock = await client.acquire('revoked');
+      await admin
+        .role('lock-namespace')
+        .revoke({ permission: 'Readwrite', range: Range.prefix(allowed) });
+      await lock.release(); // never throws
+      const refusedAfterRelease = await refusedCalls(etcd.endpoints[0]);
+      await delay(2_000);
+      assert.equal((await refusedCalls(etcd.endpoints[0])) - refusedAfterRelease, 0);
+      assert.deepEqual(failures, ['release']);
+    } finally {
+      await admin
+        .role('lock-namespace')
+        .grant({ permission: 'Readwrite', range: Range.prefix(allowed) });
+      admin.close();
+      await client.close();
+    }
+  });
+});
+
+describe('keys, leases and shutdown', () => {
+  let etcd: EtcdCluster;
+  before(async () => {
+    etcd = await startEtcd();
+  });
+  after(() => etcd?.stop());
+  const open = (namespace: string, options: Partial<LockClientOptions> = {}) =>
+    new LockClient({ endpoints: etcd.endpoints, namespace, ...options });
+
+  it('frees the key names of acquisitions aborted in flight', async () => {
+    const namespace = 'aborted/';
+    const client = open(namespace);
+    try {
+      await (await client.acquire('x')).release(); // the lease exists: the next txns go at once
+      const aborted = Array.from({ length: 200 }, () => {
+        const abort = new AbortController();
+        const acquiring = client.acquire('x', { waitMs: 10_000, signal: abort.signal });
+        setImmediate(() => abort.abort()); // after the txn was sent, before its answer
+        return acquiring.then(
+          (lock) => lock.release(),
+          () => undefined,
+        );
+      });
+      await Promise.all(aborted);
+      await waitFor('every aborted key to be deleted and its name freed', async () => {
+        const lock = await client.acquire('x');
+        try {
+          return (await onlySlot(etcd.endpoints, namespace)) === 0;
+        } finally {
+          await lock.release();
+        }
+      });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('lets a lease go once no lock has used it for leaseIdleMs, and grants a new one when needed', async () => {
+    const namespace = 'idle/';
+    const client = open(namespace, { ttl: 3, leaseIdleMs: 500 });
+    try {
+      await (await client.acquire('once')).release();
+      assert.equal(client.leaseStates().length, 1);
+      await waitFor('the idle lease to be revoked', async () => {
+        return (await leftovers(etcd.endpoints, namespace)).leases.length === 0;
+      });
+      assert.deepEqual(client.leaseStates(), []);
+      const again = await client.acquire('once');
+      assert.equal(client.leaseStates().length, 1);
+      await again.release();
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('keeps a lease in use, however long', async () => {
+    const namespace = 'busy/';
+    const client = open(namespace, { ttl: 1, leaseIdleMs: 200 });
+    try {
+      const lock = await client.acquire('held');
+      await delay(1_500);
+      assert.equal(lock.signal.aborted, false);
+      assert.equal((await leftovers(etcd.endpoints, namespace)).leases.length, 1);
+      await lock.release();
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('reports failed keepalives, and their end, through the store-error hooks', async () => {
+    const proxy = await startTcpProxy(etcd.members[0].clientUrl);
+    const client = new LockClient({ endpoints: [proxy.endpoint], namespace: 'keepalive/', ttl: 3 });
+    const failed: string[] = [];
+    const recovered: string[] = [];
+    client.observe({
+      storeError: ({ operation }) => failed.push(operation),
+      storeRecovered: ({ operation }) => recovered.push(operation),
+    });
+    try {
+      const lock = await client.acquire('renewed');
+      proxy.stall();
+      await waitFor('a keepalive to fail', () => failed.includes('lease keepalive'));
+      proxy.restore();
+      await waitFor('keepalives to recover', () => recovered.includes('lease keepalive'));
+      assert.equal(lock.signal.aborted, false, 'the lock outlived a short outage');
+      await lock.release();
+    } finally {
+      await client.close();
+      await proxy.close();
+    }
+  });
+
+  it('shuts down by revoking its leases, with no delete per held key', async () => {
+    const namespace = 'shutdown/';
+    const client = open(namespace, { shutdownGraceMs: 0 });
+    for (let i = 0; i < 20; i += 1) await client.acquire(`held-${i}`);
+    const before = await readMessageCounts(etcd.endpoints);
+    await client.close();
+    const { calls } = messagesBetween(before, await readMessageCounts(etcd.endpoints));
+    assert.deepEqual(calls, { LeaseRevoke: 1 });
+    assert.deepEqual(await leftovers(etcd.endpoints, namespace), { keys: [], leases: [] });
+  });
+
+  it('a holder paused past its lease learns it lost the lock at its first look after resuming', async () => {
+    const ttl = 2;
+    const holder = spawn(process.execPath, [pausedHolderScript], {
+      env: {
+        ...process.env,
+        ZZLOCK_ENDPOINTS: etcd.endpoints.join(','),
+        LOCK_NAME: 'paused',
+        LOCK_TTL: String(ttl),
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const lines = createInterface({ input: holder.stdout! })[Symbol.asyncIterator]();
+    const next = async () => String((await lines.next()).value);
+    const other = open('paused/', { ttl });
+    try {
+      const held = await next();
+      assert.match(held, /^held \d+$/);
+      holder.kill('SIGSTOP');
+      const taken = await other.acquire('paused', { waitMs: ttl * 1000 + 3_000 });
+      holder.kill('SIGCONT');
+      assert.equal(await next(), 'resumed true', 'its signal had aborted at its first look');
+      assert.equal(await next(), 'released true');
+      assert.ok(taken.fencingToken > BigInt(held.split(' ')[1]));
+      await taken.release();
+      await once(holder, 'exit');
+    } finally {
+      holder.kill('SIGKILL');
+      await other.close();
+    }
+  });
+});
