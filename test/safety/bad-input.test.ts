@@ -36,6 +36,7 @@ import {
 } from '../support/index.js';
 import {
   assertConfigError,
+  assertNoEcho,
   assertRejected,
   assertUnavailable,
   bounded,
@@ -214,6 +215,24 @@ const BAD_LOCKED_OPTIONS: readonly [string, Record<string, unknown>][] = [
   ['onbusy', { onbusy: 'skip' }],
 ];
 
+/** What no error may show: the value of each row below. */
+const SECRET = 'hunter2-zzlock-s3cret';
+const SECRET_BYTES = Buffer.from(`-----BEGIN PRIVATE KEY-----${SECRET}`);
+
+/** Client/module options whose error must not echo SECRET: [option named, options]. */
+const SECRET_CLIENT_OPTIONS: readonly [string, Record<string, unknown>][] = [
+  ['password', { password: SECRET }],
+  ['Token', { Token: SECRET }],
+  ['etcd', { etcd: { user: 'root', password: SECRET } }],
+  ['privateKey', { tls: { privateKey: SECRET_BYTES } }],
+  ['pem', { tls: { ca: 'PEM', pem: SECRET_BYTES } }],
+  ['pw', { auth: { username: 'locks', pw: SECRET } }],
+  ['auth', { auth: { username: 'locks', password: SECRET_BYTES } }],
+  ['auth', { auth: `locks:${SECRET}` }],
+  ['endpoints', { endpoints: [`http://root:${SECRET}@${LOOPBACK_HOST}:2379`] }],
+  ['endpoints', { endpoints: `https://root:${SECRET}@etcd-0:2379` }],
+];
+
 describe('bad input catalogue', () => {
   const namespace = 'catalogue/';
   let etcd: EtcdCluster;
@@ -367,6 +386,40 @@ describe('bad input catalogue', () => {
         ['@Locked on static', () => decorate(Jobs, 'named', { value: () => undefined } as never)],
         ['@Locked on a getter', () => decorate(Jobs.prototype, 'x', { get: () => 1 } as never)],
       ]);
+    });
+
+    describe('never echoing a secret, a Buffer or URL credentials', () => {
+      for (const [option, options] of SECRET_CLIENT_OPTIONS) {
+        it(`client/module option ${option} (${Object.keys(options)[0]})`, async () => {
+          for (const [entry, call] of optionCalls(options)) {
+            const error = await thrownBy(entry, call);
+            assertConfigError(error, option, entry);
+            assertNoEcho(error, [SECRET, SECRET_BYTES], entry);
+          }
+        });
+      }
+
+      it('an endpoint with credentials points to the auth option', async () => {
+        const [[entry, call]] = optionCalls(SECRET_CLIENT_OPTIONS.at(-1)![1]);
+        assert.match(
+          String(await thrownBy(entry, call)),
+          /give them as auth: \{ username, password \}/,
+        );
+      });
+
+      it('@Locked options and call options', async () => {
+        const calls: [string, EntryCall[]][] = [
+          ['password', [['@Locked', () => Locked('x', { password: SECRET } as LockedOptions)]]],
+          ['apiToken', [['@Locked', () => Locked('x', { ttl: 5, apiToken: SECRET } as never)]]],
+        ];
+        for (const [option, entries] of calls) {
+          for (const [entry, call] of entries) {
+            const error = await thrownBy(entry, call);
+            assertConfigError(error, option, entry);
+            assertNoEcho(error, [SECRET, SECRET_BYTES], entry);
+          }
+        }
+      });
     });
 
     it('reached etcd with none of them: no key, and not even a lease was granted', async () => {
