@@ -215,6 +215,20 @@ const BAD_LOCKED_OPTIONS: readonly [string, Record<string, unknown>][] = [
   ['onbusy', { onbusy: 'skip' }],
 ];
 
+/** Option keys acquire(), withLock() and tryAcquire() do not know: [key named, options]. */
+const UNKNOWN_CALL_OPTIONS: readonly [string, Record<string, unknown>][] = [
+  ['waitMS', { waitMS: 5 }],
+  ['permits', { permits: 2 }],
+  ['shared', { shared: true }],
+  ['Ttl', { Ttl: 5 }],
+];
+
+/** Keys of acquire() that tryAcquire(), which never waits, does not take. */
+const ACQUIRE_ONLY_OPTIONS: readonly [string, Record<string, unknown>][] = [
+  ['waitMs', { waitMs: 0 }],
+  ['signal', { signal: new AbortController().signal }],
+];
+
 /** What no error may show: the value of each row below. */
 const SECRET = 'hunter2-zzlock-s3cret';
 const SECRET_BYTES = Buffer.from(`-----BEGIN PRIVATE KEY-----${SECRET}`);
@@ -388,6 +402,33 @@ describe('bad input catalogue', () => {
       ]);
     });
 
+    for (const [option, options] of UNKNOWN_CALL_OPTIONS) {
+      it(`unknown call option ${JSON.stringify(options)}, naming the known ones`, async () => {
+        await assertAllConfigErrors(
+          JSON.stringify(options),
+          option,
+          acquireCalls('x', options, true),
+        );
+        for (const [entry, call] of acquireCalls('x', options, true)) {
+          const known = entry.endsWith('tryAcquire') ? 'ttl, label' : 'ttl, waitMs, signal, label';
+          const error = (await thrownBy(entry, call)) as Error;
+          assert.ok(
+            error.message.includes(`known options are ${known}`),
+            `${entry}: ${error.message}`,
+          );
+        }
+      });
+    }
+
+    for (const [option, options] of ACQUIRE_ONLY_OPTIONS) {
+      it(`tryAcquire with ${option} (it never waits)`, () =>
+        assertAllConfigErrors(
+          option,
+          option,
+          acquireCalls('x', options, true).filter(([entry]) => entry.endsWith('tryAcquire')),
+        ));
+    }
+
     describe('never echoing a secret, a Buffer or URL credentials', () => {
       for (const [option, options] of SECRET_CLIENT_OPTIONS) {
         it(`client/module option ${option} (${Object.keys(options)[0]})`, async () => {
@@ -411,6 +452,8 @@ describe('bad input catalogue', () => {
         const calls: [string, EntryCall[]][] = [
           ['password', [['@Locked', () => Locked('x', { password: SECRET } as LockedOptions)]]],
           ['apiToken', [['@Locked', () => Locked('x', { ttl: 5, apiToken: SECRET } as never)]]],
+          ['password', acquireCalls('x', { password: SECRET }, true)],
+          ['key', acquireCalls('x', { key: SECRET_BYTES }, true)],
         ];
         for (const [option, entries] of calls) {
           for (const [entry, call] of entries) {
