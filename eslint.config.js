@@ -1,4 +1,4 @@
-// Flat ESLint config: recommended JS + typescript-eslint rules over lib/, test/ and sample-app/.
+// Flat ESLint config: recommended JS + typescript-eslint rules over lib/, support/, test/ and sample-app/.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 

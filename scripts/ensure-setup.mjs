@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Installs what a fresh machine lacks before the demo or the tests run:
 // npm dependencies (npm ci) when node_modules is missing or stale, and Debian's etcd-server when
-// no `etcd` binary is on PATH. Plain Node, no dependencies: it runs before `npm ci`.
+// no `etcd` binary is on PATH (not with --no-etcd: the unit tier needs none). Plain Node, no
+// dependencies: it runs before `npm ci`.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -24,7 +25,7 @@ if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtime
   run('npm', ['ci', '--no-audit', '--no-fund']);
 }
 
-if (!onPath('etcd')) {
+if (!process.argv.includes('--no-etcd') && !onPath('etcd')) {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!onPath('apt-get')) {
     console.error(

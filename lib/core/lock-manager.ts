@@ -8,9 +8,21 @@ import { LockNotHeldError } from './errors/lock-not-held.error.js';
 import { ZZLockError } from './errors/zzlock.error.js';
 import type { LockBackend, LockGrant } from './lock-backend.js';
 import type { LockHandle } from './lock-handle.js';
-import type { AcquireOptions, TryAcquireOptions, WithLockOptions } from './lock-options.js';
+import {
+  ACQUIRE_OPTION_KEYS,
+  TRY_ACQUIRE_OPTION_KEYS,
+  type AcquireOptions,
+  type TryAcquireOptions,
+  type WithLockOptions,
+} from './lock-options.js';
 import type { LockEventBase, LockObserver } from './lock-observer.js';
-import { validateDurationMs, validateLockName, validateSignal, validateTtl } from './validation.js';
+import {
+  rejectUnknownKeys,
+  validateDurationMs,
+  validateLockName,
+  validateSignal,
+  validateTtl,
+} from './validation.js';
 
 /** Defaults a {@link LockManager} applies to calls that leave options out. */
 export interface LockManagerDefaults {
@@ -135,14 +147,14 @@ export class LockManager {
    */
   async acquire(name: string, options: AcquireOptions = {}): Promise<LockHandle> {
     // `options` may be anything a caller passed (null too): #acquire rejects it as LockConfigError.
-    const handle = await this.#acquire(name, options, options?.waitMs);
+    const handle = await this.#acquire(name, options, options?.waitMs, 'acquire');
     if (handle === null) throw new LockBusyError(name);
     return handle;
   }
 
   /** Takes the lock if it is free right now; `null` if it is held. Never waits. */
   tryAcquire(name: string, options: TryAcquireOptions = {}): Promise<LockHandle | null> {
-    return this.#acquire(name, options, 0);
+    return this.#acquire(name, options, 0, 'tryAcquire');
   }
 
   /**
@@ -230,11 +242,18 @@ export class LockManager {
     name: string,
     options: AcquireOptions,
     waitMsOption: number | undefined,
+    call: 'acquire' | 'tryAcquire',
   ): Promise<LockHandle | null> {
     validateLockName(name);
     if (options === null || typeof options !== 'object') {
       throw new LockConfigError('options', 'options must be an object', options);
     }
+    // A typo (`waitMS`) or an option of another call (`permits`) must not fall back to a default.
+    rejectUnknownKeys(
+      options,
+      call === 'acquire' ? ACQUIRE_OPTION_KEYS : TRY_ACQUIRE_OPTION_KEYS,
+      call === 'acquire' ? 'acquire()/withLock()' : 'tryAcquire()',
+    );
     const ttl = validateTtl(options.ttl ?? this.defaults.ttl);
     const waitMs = validateDurationMs(waitMsOption ?? this.defaults.waitMs, 'waitMs');
     const signal = validateSignal(options.signal);

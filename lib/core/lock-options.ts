@@ -27,6 +27,33 @@ export type TryAcquireOptions = Pick<AcquireOptions, 'ttl' | 'label'>;
 /** Per-call options of `withLock()`: those of `acquire()`. */
 export type WithLockOptions = AcquireOptions;
 
+/** One entry per key of `T`, so that a key added to an options type must be listed too. */
+type EveryKey<T> = { readonly [K in keyof Required<T>]: K };
+
+/**
+ * The keys `acquire()` and `withLock()` accept; any other is a `LockConfigError`.
+ * @internal
+ * @example
+ * ACQUIRE_OPTION_KEYS; // ['ttl', 'waitMs', 'signal', 'label']
+ */
+export const ACQUIRE_OPTION_KEYS: readonly string[] = Object.values({
+  ttl: 'ttl',
+  waitMs: 'waitMs',
+  signal: 'signal',
+  label: 'label',
+} satisfies EveryKey<AcquireOptions>);
+
+/**
+ * The keys `tryAcquire()` accepts; any other (`waitMs`, `signal` too) is a `LockConfigError`.
+ * @internal
+ * @example
+ * TRY_ACQUIRE_OPTION_KEYS; // ['ttl', 'label']
+ */
+export const TRY_ACQUIRE_OPTION_KEYS: readonly string[] = Object.values({
+  ttl: 'ttl',
+  label: 'label',
+} satisfies EveryKey<TryAcquireOptions>);
+
 /** TLS settings for etcd's client port. PEM strings or buffers. */
 export interface LockTlsOptions {
   /** CA certificate(s) that signed etcd's server certificate. */

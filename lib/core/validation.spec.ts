@@ -4,9 +4,11 @@
 // test/safety/bad-input.test.ts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { inspect } from 'node:util';
 import { ZZLOCK_DEFAULTS, ZZLOCK_LIMITS } from './defaults.js';
 import { LockConfigError } from './errors/lock-config.error.js';
 import {
+  rejectUnknownKeys,
   resolveClientOptions,
   validateDurationMs,
   validateLockName,
@@ -98,6 +100,163 @@ describe('resolveClientOptions', () => {
     assert.throws(
       () => resolveClientOptions({ endpoints, store: 'etcd' } as never),
       configError('store'),
+    );
+  });
+});
+
+describe('errors never echo a secret', () => {
+  const secret = 'hunter2-s3cret';
+  /** Everything an error shows of itself: message, stack, and every property, `value` too. */
+  const shown = (error: LockConfigError) =>
+    [error.message, String(error), inspect(error, { depth: null }), inspect(error.value)].join(
+      '\n',
+    );
+  const hides = (text: string, option: string, bytes?: Buffer) => (error: unknown) => {
+    assert.ok(error instanceof LockConfigError, `expected LockConfigError, got ${String(error)}`);
+    assert.equal(error.option, option);
+    const everything = shown(error);
+    assert.ok(!everything.includes(text), `the secret is in the error:\n${everything}`);
+    if (bytes !== undefined) {
+      // A Buffer must not appear byte by byte ("104,117,110…") nor as <Buffer 68 75 …>.
+      assert.ok(!everything.includes([...bytes.subarray(0, 4)].join(',')), everything);
+      assert.ok(!everything.includes(bytes.subarray(0, 4).toString('hex')), everything);
+      assert.ok(!/<Buffer /.test(everything), everything);
+    }
+    return true;
+  };
+
+  it('hides a misplaced top-level secret option, in any case, on the message and on value', () => {
+    for (const key of [
+      'password',
+      'Password',
+      'secret',
+      'token',
+      'apiKey',
+      'passphrase',
+      'credentials',
+    ]) {
+      assert.throws(
+        () => resolveClientOptions({ endpoints, [key]: secret } as never),
+        (error: unknown) => {
+          hides(secret, key)(error);
+          assert.equal((error as LockConfigError).value, undefined);
+          assert.match((error as Error).message, /known options are endpoints/);
+          assert.match((error as Error).message, /got a string, not shown/);
+          return true;
+        },
+      );
+    }
+  });
+
+  it('hides secret keys nested in an unknown option, and keeps the rest of its value', () => {
+    assert.throws(
+      () => resolveClientOptions({ endpoints, etcd: { user: 'root', password: secret } } as never),
+      (error: unknown) => {
+        hides(secret, 'etcd')(error);
+        assert.deepEqual((error as LockConfigError).value, {
+          user: 'root',
+          password: '[a string, not shown: it may be a secret]',
+        });
+        return true;
+      },
+    );
+  });
+
+  it('describes any Buffer or Uint8Array by its size, never its bytes', () => {
+    const bytes = Buffer.from(`-----BEGIN PRIVATE KEY-----${secret}`);
+    const cases: [string, Record<string, unknown>][] = [
+      ['privateKey', { endpoints: ['https://etcd:2379'], tls: { privateKey: bytes } }],
+      ['Key', { endpoints: ['https://etcd:2379'], tls: { Key: bytes } }],
+      ['pem', { endpoints: ['https://etcd:2379'], tls: { pem: bytes } }],
+      ['pem', { endpoints, pem: new Uint8Array(bytes) }],
+      ['endpoints', { endpoints: bytes }],
+    ];
+    for (const [option, options] of cases) {
+      assert.throws(
+        () => resolveClientOptions(options as never),
+        (error: unknown) => {
+          hides(secret, option, bytes)(error);
+          assert.match(
+            (error as Error).message,
+            new RegExp(`got an? \\w+ of ${bytes.length} bytes`),
+          );
+          assert.equal((error as LockConfigError).value, undefined);
+          return true;
+        },
+      );
+    }
+  });
+
+  it('refuses credentials in an endpoint URL, pointing to auth, without echoing them', () => {
+    for (const url of [
+      `http://root:${secret}@127.0.0.1:2379`,
+      `https://root:${secret}@etcd-0:2379/`,
+      `root:${secret}@etcd-0:2379`,
+    ]) {
+      for (const given of [url, [url], ['http://127.0.0.1:2379', url]]) {
+        assert.throws(
+          () => resolveClientOptions({ endpoints: given as string[] }),
+          (error: unknown) => {
+            hides(secret, 'endpoints')(error);
+            assert.match(
+              (error as Error).message,
+              /must not carry credentials.*auth: \{ username, password \}/,
+            );
+            assert.ok(!shown(error as LockConfigError).includes('root'), (error as Error).message);
+            return true;
+          },
+        );
+      }
+    }
+  });
+
+  it('rejects unknown keys inside auth, and any bad auth, without echoing a value under it', () => {
+    const cases: [string, unknown][] = [
+      ['pw', { username: 'locks', pw: secret }],
+      ['pass', { username: 'locks', password: secret, pass: secret }],
+      ['auth', { username: secret }],
+      ['auth', { username: '', password: secret }],
+      ['auth', `locks:${secret}`],
+    ];
+    for (const [option, auth] of cases) {
+      assert.throws(
+        () => resolveClientOptions({ endpoints, auth } as never),
+        (error: unknown) => {
+          hides(secret, option)(error);
+          return true;
+        },
+      );
+    }
+    assert.throws(
+      () => resolveClientOptions({ endpoints, auth: { username: 'locks', pw: secret } } as never),
+      /auth has no option "pw"; known options are username, password/,
+    );
+  });
+
+  it('still shows ordinary values, with URL credentials removed from any string', () => {
+    assert.throws(
+      () => resolveClientOptions({ endpoints, namepsace: 'shop/' } as never),
+      /got "shop\/"/,
+    );
+    assert.throws(
+      () => resolveClientOptions({ endpoints, url: `http://root:${secret}@etcd` } as never),
+      (error: unknown) => {
+        hides(secret, 'url')(error);
+        assert.match((error as Error).message, /got "http:\/\/\*\*\*@etcd"/);
+        assert.equal((error as LockConfigError).value, 'http://***@etcd');
+        return true;
+      },
+    );
+  });
+
+  it('hides what rejectUnknownKeys finds under a secret-looking parent, whatever its key', () => {
+    assert.throws(
+      () => rejectUnknownKeys({ user: 'x', pw: secret }, ['username', 'password'], 'auth'),
+      hides(secret, 'user'),
+    );
+    assert.throws(
+      () => rejectUnknownKeys({ password: secret }, ['ttl'], '@Locked'),
+      hides(secret, 'password'),
     );
   });
 });

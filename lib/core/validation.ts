@@ -4,6 +4,8 @@ import type { LockClientOptions } from './lock-options.js';
 
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+/** `user:password@` (or `user@`) before the host of a URL, with or without its scheme. */
+const CREDENTIALS_IN_URL = /^([a-z][a-z0-9+.-]*:\/\/)?[^/?#\s@]*@/i;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
@@ -108,6 +110,13 @@ export function resolveClientOptions(
     );
   }
   for (const endpoint of endpoints) {
+    if (typeof endpoint === 'string' && CREDENTIALS_IN_URL.test(endpoint)) {
+      throw new LockConfigError(
+        'endpoints',
+        'an endpoint URL must not carry credentials: give them as auth: { username, password }',
+        endpoint.replace(CREDENTIALS_IN_URL, '$1***@'),
+      );
+    }
     if (typeof endpoint !== 'string' || !/^https?:\/\/[^/\s]+\/?$/.test(endpoint)) {
       throw new LockConfigError(
         'endpoints',
@@ -168,8 +177,11 @@ const CLIENT_OPTION_KEYS = [
 
 /**
  * Rejects keys an options object does not know, so a typo (`namepsace`) fails loudly instead of
- * silently falling back to a default.
+ * silently falling back to a default. The error names the key and the known ones, and never
+ * echoes the value when `<where>.<key>` looks like a secret (`auth.pw`, `options.password`).
  * @throws LockConfigError naming the unknown key and the known ones
+ * @example
+ * rejectUnknownKeys({ waitMS: 5 }, ['ttl', 'waitMs'], 'acquire()'); // throws, option 'waitMS'
  */
 export function rejectUnknownKeys(options: object, known: readonly string[], where: string): void {
   for (const key of Object.keys(options)) {
@@ -178,6 +190,7 @@ export function rejectUnknownKeys(options: object, known: readonly string[], whe
         key,
         `${where} has no option "${key}"; known options are ${known.join(', ')}`,
         (options as Record<string, unknown>)[key],
+        `${where}.${key}`,
       );
     }
   }
@@ -206,8 +219,12 @@ function validateSchemes(endpoints: readonly string[], tls: unknown): void {
   }
 }
 
+/** Checks `auth`; no value under it is ever echoed (`auth` is a secret-looking key). */
 function validateAuth(auth: unknown): void {
   if (auth === undefined) return;
+  if (auth !== null && typeof auth === 'object') {
+    rejectUnknownKeys(auth, ['username', 'password'], 'auth');
+  }
   const { username, password } = (auth ?? {}) as Partial<Record<string, unknown>>;
   if (
     auth === null ||
@@ -216,9 +233,7 @@ function validateAuth(auth: unknown): void {
     username === '' ||
     typeof password !== 'string'
   ) {
-    throw new LockConfigError('auth', 'auth is { username, password }, a non-empty username', {
-      username,
-    });
+    throw new LockConfigError('auth', 'auth is { username, password }, a non-empty username', auth);
   }
 }
 

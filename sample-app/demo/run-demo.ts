@@ -1,7 +1,7 @@
 /**
  * `npm run demo`: red packets grabbed across three replicas of the sample app, on a real etcd.
  *
- * 1. Starts a local 3-member etcd with the project's test harness (or uses `ZZLOCK_ENDPOINTS`)
+ * 1. Starts a local 3-member etcd with `support/local-etcd/` (or uses `ZZLOCK_ENDPOINTS`)
  *    and three replicas of the sample app on free loopback ports; waits for their /health.
  * 2. Locked: concurrent grabs spread over the replicas; the packet is never overspent.
  * 3. Unlocked twin: the same load without the lock; shows the overspend it causes.
@@ -12,7 +12,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Etcd3 } from 'etcd3';
-import { getFreePorts, startEtcdCluster, type EtcdCluster } from '../../test/support/index.js';
+import {
+  getFreePorts,
+  startEtcdCluster,
+  type EtcdCluster,
+} from '../../support/local-etcd/index.js';
 import type { ZZLockHealthDetails } from '../../lib/index.js';
 import { auditPacket, type RedPacket } from '../packets/red-packet.js';
 import type { SettlementRecord } from '../settlement/settlement.service.js';

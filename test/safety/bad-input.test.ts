@@ -36,6 +36,7 @@ import {
 } from '../support/index.js';
 import {
   assertConfigError,
+  assertNoEcho,
   assertRejected,
   assertUnavailable,
   bounded,
@@ -214,6 +215,38 @@ const BAD_LOCKED_OPTIONS: readonly [string, Record<string, unknown>][] = [
   ['onbusy', { onbusy: 'skip' }],
 ];
 
+/** Option keys acquire(), withLock() and tryAcquire() do not know: [key named, options]. */
+const UNKNOWN_CALL_OPTIONS: readonly [string, Record<string, unknown>][] = [
+  ['waitMS', { waitMS: 5 }],
+  ['permits', { permits: 2 }],
+  ['shared', { shared: true }],
+  ['Ttl', { Ttl: 5 }],
+];
+
+/** Keys of acquire() that tryAcquire(), which never waits, does not take. */
+const ACQUIRE_ONLY_OPTIONS: readonly [string, Record<string, unknown>][] = [
+  ['waitMs', { waitMs: 0 }],
+  ['signal', { signal: new AbortController().signal }],
+];
+
+/** What no error may show: the value of each row below. */
+const SECRET = 'hunter2-zzlock-s3cret';
+const SECRET_BYTES = Buffer.from(`-----BEGIN PRIVATE KEY-----${SECRET}`);
+
+/** Client/module options whose error must not echo SECRET: [option named, options]. */
+const SECRET_CLIENT_OPTIONS: readonly [string, Record<string, unknown>][] = [
+  ['password', { password: SECRET }],
+  ['Token', { Token: SECRET }],
+  ['etcd', { etcd: { user: 'root', password: SECRET } }],
+  ['privateKey', { tls: { privateKey: SECRET_BYTES } }],
+  ['pem', { tls: { ca: 'PEM', pem: SECRET_BYTES } }],
+  ['pw', { auth: { username: 'locks', pw: SECRET } }],
+  ['auth', { auth: { username: 'locks', password: SECRET_BYTES } }],
+  ['auth', { auth: `locks:${SECRET}` }],
+  ['endpoints', { endpoints: [`http://root:${SECRET}@${LOOPBACK_HOST}:2379`] }],
+  ['endpoints', { endpoints: `https://root:${SECRET}@etcd-0:2379` }],
+];
+
 describe('bad input catalogue', () => {
   const namespace = 'catalogue/';
   let etcd: EtcdCluster;
@@ -367,6 +400,69 @@ describe('bad input catalogue', () => {
         ['@Locked on static', () => decorate(Jobs, 'named', { value: () => undefined } as never)],
         ['@Locked on a getter', () => decorate(Jobs.prototype, 'x', { get: () => 1 } as never)],
       ]);
+    });
+
+    for (const [option, options] of UNKNOWN_CALL_OPTIONS) {
+      it(`unknown call option ${JSON.stringify(options)}, naming the known ones`, async () => {
+        await assertAllConfigErrors(
+          JSON.stringify(options),
+          option,
+          acquireCalls('x', options, true),
+        );
+        for (const [entry, call] of acquireCalls('x', options, true)) {
+          const known = entry.endsWith('tryAcquire') ? 'ttl, label' : 'ttl, waitMs, signal, label';
+          const error = (await thrownBy(entry, call)) as Error;
+          assert.ok(
+            error.message.includes(`known options are ${known}`),
+            `${entry}: ${error.message}`,
+          );
+        }
+      });
+    }
+
+    for (const [option, options] of ACQUIRE_ONLY_OPTIONS) {
+      it(`tryAcquire with ${option} (it never waits)`, () =>
+        assertAllConfigErrors(
+          option,
+          option,
+          acquireCalls('x', options, true).filter(([entry]) => entry.endsWith('tryAcquire')),
+        ));
+    }
+
+    describe('never echoing a secret, a Buffer or URL credentials', () => {
+      for (const [option, options] of SECRET_CLIENT_OPTIONS) {
+        it(`client/module option ${option} (${Object.keys(options)[0]})`, async () => {
+          for (const [entry, call] of optionCalls(options)) {
+            const error = await thrownBy(entry, call);
+            assertConfigError(error, option, entry);
+            assertNoEcho(error, [SECRET, SECRET_BYTES], entry);
+          }
+        });
+      }
+
+      it('an endpoint with credentials points to the auth option', async () => {
+        const [[entry, call]] = optionCalls(SECRET_CLIENT_OPTIONS.at(-1)![1]);
+        assert.match(
+          String(await thrownBy(entry, call)),
+          /give them as auth: \{ username, password \}/,
+        );
+      });
+
+      it('@Locked options and call options', async () => {
+        const calls: [string, EntryCall[]][] = [
+          ['password', [['@Locked', () => Locked('x', { password: SECRET } as LockedOptions)]]],
+          ['apiToken', [['@Locked', () => Locked('x', { ttl: 5, apiToken: SECRET } as never)]]],
+          ['password', acquireCalls('x', { password: SECRET }, true)],
+          ['key', acquireCalls('x', { key: SECRET_BYTES }, true)],
+        ];
+        for (const [option, entries] of calls) {
+          for (const [entry, call] of entries) {
+            const error = await thrownBy(entry, call);
+            assertConfigError(error, option, entry);
+            assertNoEcho(error, [SECRET, SECRET_BYTES], entry);
+          }
+        }
+      });
     });
 
     it('reached etcd with none of them: no key, and not even a lease was granted', async () => {

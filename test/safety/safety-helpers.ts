@@ -1,6 +1,7 @@
 // Helpers of the safety tests: a "nothing hangs" bound, typed-error assertions, an etcd with
 // authentication and a namespace-limited user, and etcd's own count of the calls it refused.
 import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
 import { Etcd3, Range } from 'etcd3';
 import {
   LockConfigError,
@@ -45,6 +46,29 @@ export function assertConfigError(error: unknown, option: string, where: string)
   assert.equal(error.code, 'ZZLOCK_CONFIG', where);
   assert.equal(error.option, option, `${where}: ${error.message}`);
   assert.ok(error.message.includes(`"${option}"`), `${where}: ${error.message}`);
+}
+
+/**
+ * Asserts that nothing `error` shows of itself (message, stack, every property, `value` too, as
+ * `util.inspect` prints them) contains any of `secrets`; a Buffer also not byte by byte (JSON's
+ * "45,45,45,…" or inspect's `<Buffer 2d 2d …>`).
+ */
+export function assertNoEcho(error: unknown, secrets: readonly (string | Buffer)[], where: string) {
+  const shown = [String(error), inspect(error, { depth: null, showHidden: true })].join('\n');
+  for (const secret of secrets) {
+    const forms =
+      typeof secret === 'string'
+        ? [secret]
+        : [
+            secret.toString(),
+            [...secret.subarray(0, 8)].join(','),
+            secret.subarray(0, 8).toString('hex'),
+          ];
+    for (const form of forms) {
+      assert.ok(!shown.includes(form), `${where}: the error echoes a secret:\n${shown}`);
+    }
+  }
+  assert.ok(!/<Buffer /.test(shown), `${where}: the error holds a Buffer:\n${shown}`);
 }
 
 /** Asserts that `error` is a `StoreRejectedError` (`ZZLOCK_STORE_REJECTED`) for `reason`. */

@@ -1,6 +1,7 @@
 /**
- * Real-etcd test harness: clusters on loopback with fault controls, and a TCP proxy to cut or
- * stall one client's connection.
+ * Real-etcd test harness: clusters on loopback with fault controls (the local etcd launcher of
+ * `support/local-etcd/`, shared with the demo), and a TCP proxy to cut or stall one client's
+ * connection.
  *
  * @example
  * import { startEtcdCluster, startTcpProxy } from '../support/index.js';
@@ -12,9 +13,13 @@ export {
   type EtcdClusterOptions,
   type EtcdServerTlsOptions,
   type EtcdMember,
-} from './etcd-cluster.js';
-export { fetchMemberStatus, isMemberHealthy, type EtcdMemberStatus } from './etcd-http.js';
-export { getFreePort, getFreePorts, LOOPBACK_HOST } from './free-port.js';
+  fetchMemberStatus,
+  isMemberHealthy,
+  type EtcdMemberStatus,
+  getFreePort,
+  getFreePorts,
+  LOOPBACK_HOST,
+} from '../../support/local-etcd/index.js';
 export { startTcpProxy, type TcpProxy, type TcpProxyMode } from './tcp-proxy.js';
 export { waitFor } from './wait-for.js';
 export { leftovers } from './etcd-leftovers.js';

@@ -1,6 +1,6 @@
 import { connect, createServer, type Socket } from 'node:net';
 
-import { LOOPBACK_HOST } from './free-port.js';
+import { LOOPBACK_HOST } from '../../support/local-etcd/index.js';
 
 /** What a {@link TcpProxy} does with traffic right now. */
 export type TcpProxyMode = 'forwarding' | 'cut' | 'stalled';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-import { LOOPBACK_HOST } from './free-port.js';
+import { LOOPBACK_HOST } from '../../support/local-etcd/index.js';
 
 const runFile = promisify(execFile);
 

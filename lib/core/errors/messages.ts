@@ -2,18 +2,27 @@
  * Every user-facing error message, in one place. Each says what happened and what to do.
  * @internal
  */
+import { hiddenKind, kindOf, safeJsonReplacer, withoutUrlCredentials } from './redaction.js';
 
 const quote = (name: string | undefined): string => (name === undefined ? '' : ` "${name}"`);
 
-const describe = (value: unknown): string => {
-  if (typeof value === 'string')
-    return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+/**
+ * A value as an error message shows it: strings quoted and shortened, never a secret (`secret`: the
+ * value sat under a secret-looking key), binary data or URL credentials (see redaction.ts).
+ */
+const describe = (value: unknown, secret: boolean): string => {
+  const hidden = hiddenKind(value, secret);
+  if (hidden !== undefined) return hidden;
+  if (typeof value === 'string') {
+    const shown = withoutUrlCredentials(value);
+    return JSON.stringify(shown.length > 80 ? `${shown.slice(0, 80)}…` : shown);
+  }
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'function') return 'a function';
   try {
-    return JSON.stringify(value) ?? String(value);
+    return JSON.stringify(value, safeJsonReplacer) ?? String(value);
   } catch {
-    return String(value);
+    return kindOf(value);
   }
 };
 
@@ -47,8 +56,12 @@ export const lockNotHeldMessage = (name: string | undefined): string =>
       'Read it only inside withLock() or a @Locked method that holds it.';
 
 /** @internal */
-export const lockConfigMessage = (option: string, problem: string, value: unknown): string =>
-  `Invalid zzlock option "${option}": ${problem} (got ${describe(value)}).`;
+export const lockConfigMessage = (
+  option: string,
+  problem: string,
+  value: unknown,
+  secret: boolean,
+): string => `Invalid zzlock option "${option}": ${problem} (got ${describe(value, secret)}).`;
 
 /** @internal */
 export const storeUnavailableMessage = (

@@ -1,25 +1,23 @@
-// The lock contract, run twice: against EtcdBackend on a real etcd started by the harness, and
-// against MemoryBackend (the in-process store users get for their own unit tests).
+// The lock contract every backend keeps, as a suite to run against one: against EtcdBackend on a
+// real etcd (lock-contract-etcd.test.ts) and against MemoryBackend, the in-process store users get
+// for their own unit tests (lock-contract-memory.unit.test.ts, which starts no etcd).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Etcd3 } from 'etcd3';
 import {
   LockAbortedError,
   LockBusyError,
-  LockClient,
   LockClientClosedError,
-  LockManager,
   LockNotHeldError,
   LockTimeoutError,
-  MemoryBackend,
+  type LockClient,
   type LockHandle,
 } from '../../lib/core/index.js';
-import { startEtcd, waitFor, type EtcdCluster } from '../support/index.js';
+import { waitFor } from '../support/wait-for.js';
 
 const eventually = (check: () => Promise<boolean>) => waitFor('the store to settle', check);
 
 /** What the contract needs from a lock front: LockClient and LockManager both fit. */
-interface Locks {
+export interface Locks {
   stopAcquiring(): void;
   acquire: LockClient['acquire'];
   tryAcquire: LockClient['tryAcquire'];
@@ -28,7 +26,8 @@ interface Locks {
   close(): Promise<void>;
 }
 
-interface Store {
+/** The store a contract run is against. */
+export interface Store {
   /** A fresh lock front on the shared store (as another process on the same etcd). */
   open(): Locks;
   /** A lock front on a store of its own, free to close. */
@@ -37,7 +36,8 @@ interface Store {
   keysOf(name: string): Promise<number | undefined>;
 }
 
-function contract(label: string, store: () => Store): void {
+/** Declares the contract's suite, `lock contract: <label>`, against `store`. */
+export function contract(label: string, store: () => Store): void {
   describe(`lock contract: ${label}`, () => {
     let locks: Locks;
     before(() => {
@@ -207,45 +207,3 @@ function contract(label: string, store: () => Store): void {
     });
   });
 }
-
-let etcd: EtcdCluster;
-let inspector: Etcd3;
-const namespace = 'contract/';
-before(async () => {
-  etcd = await startEtcd();
-  inspector = new Etcd3({ hosts: etcd.endpoints });
-});
-after(async () => {
-  inspector?.close();
-  await etcd?.stop();
-});
-
-contract('etcd', () => {
-  const open = () => new LockClient({ endpoints: etcd.endpoints, namespace, ttl: 5 });
-  return {
-    open,
-    openStandalone: open,
-    keysOf: async (name) => (await inspector.getAll().prefix(`${namespace}${name}/`).keys()).length,
-  };
-});
-
-/** A LockManager front whose close() leaves the shared backend open. */
-function sharedFront(backend: MemoryBackend): Locks {
-  const manager = new LockManager(backend, { ttl: 5, waitMs: 10_000, shutdownGraceMs: 0 });
-  return {
-    acquire: (name, options) => manager.acquire(name, options),
-    tryAcquire: (name, options) => manager.tryAcquire(name, options),
-    withLock: (name, fn, options) => manager.withLock(name, fn, options),
-    current: (name) => manager.current(name),
-    stopAcquiring: () => manager.stopAcquiring(),
-    close: async () => undefined,
-  };
-}
-
-const memory = new MemoryBackend();
-contract('memory', () => ({
-  open: () => sharedFront(memory),
-  openStandalone: () =>
-    new LockManager(new MemoryBackend(), { ttl: 5, waitMs: 10_000, shutdownGraceMs: 0 }),
-  keysOf: async () => undefined,
-}));

@@ -1,0 +1,141 @@
+// The package build (DESIGN §5, as nestjs/throttler does it): `npm run build` compiles lib/ alone
+// with tsconfig.build.json (declarations, source maps, no *.spec.ts) into the paths package.json's
+// main, types and exports name, which `files` ships; every script that compiles cleans dist/ first,
+// so a deleted test never runs again from a stale dist/. Reads the configs; starts no etcd.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, sep } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+/** The repository root: the nearest folder above this file with zzlock's package.json. */
+function repositoryRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (
+    !existsSync(join(dir, 'package.json')) ||
+    !readFileSync(join(dir, 'package.json'), 'utf8').includes('"name": "zzlock"')
+  ) {
+    const parent = dirname(dir);
+    assert.notEqual(parent, dir, 'no zzlock package.json above this file');
+    dir = parent;
+  }
+  return dir;
+}
+
+interface PackageJson {
+  main: string;
+  types: string;
+  exports: Record<string, string | Record<string, string>>;
+  files: string[];
+  scripts: Record<string, string>;
+}
+
+const root = repositoryRoot();
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as PackageJson;
+const CLEAN = 'node scripts/clean-dist.mjs';
+
+/** tsconfig.build.json as tsc reads it (its `extends` applied). */
+function buildConfig(): ts.ParsedCommandLine {
+  const parsed = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.build.json'), undefined, {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
+      throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+    },
+  });
+  assert.ok(parsed, 'tsconfig.build.json could not be read');
+  assert.deepEqual(parsed.errors, []);
+  return parsed;
+}
+
+describe('the package build', () => {
+  it('npm run build and prepublishOnly compile with tsconfig.build.json, after cleaning dist/', () => {
+    assert.equal(pkg.scripts['build'], `${CLEAN} && tsc -p tsconfig.build.json`);
+    assert.equal(pkg.scripts['prepublishOnly'], 'npm run build');
+  });
+
+  it('every script that compiles cleans dist/ first', () => {
+    const compiling = Object.entries(pkg.scripts).filter(([, script]) => /\btsc\b/.test(script));
+    assert.ok(compiling.length >= 5, `only ${compiling.map(([name]) => name)} compile`);
+    for (const [name, script] of compiling) {
+      const steps = script.split('&&').map((step) => step.trim());
+      const tsc = steps.findIndex((step) => /^(npx )?tsc\b/.test(step));
+      assert.ok(steps.slice(0, tsc).includes(CLEAN), `script "${name}" compiles without ${CLEAN}`);
+    }
+  });
+
+  it('compiles lib/ only, without specs, with declarations and source maps', () => {
+    const config = buildConfig();
+    const sources = config.fileNames.map((file) => relative(root, file));
+    assert.ok(sources.includes(join('lib', 'index.ts')));
+    assert.deepEqual(
+      sources.filter((file) => !file.startsWith(`lib${sep}`)),
+      [],
+      'outside lib/',
+    );
+    assert.deepEqual(
+      sources.filter((file) => /\.(spec|test)\.ts$/.test(file)),
+      [],
+      'specs',
+    );
+    assert.equal(config.options.declaration, true);
+    assert.equal(config.options.sourceMap, true);
+  });
+
+  it("emits the files package.json's main, types and exports name, inside what `files` ships", () => {
+    const config = buildConfig();
+    const emitted = new Set(
+      config.fileNames.flatMap((file) =>
+        ts.getOutputFileNames(config, file, false).map((output) => relative(root, output)),
+      ),
+    );
+    const named = [
+      pkg.main,
+      pkg.types,
+      ...Object.entries(pkg.exports)
+        .filter(([subpath]) => subpath !== './package.json')
+        .flatMap(([, target]) => (typeof target === 'string' ? [target] : Object.values(target))),
+    ].map((path) => join(path));
+    assert.ok(named.length >= 6, `package.json names ${named}`);
+    for (const path of named) {
+      assert.ok(emitted.has(path), `package.json names ${path}, which the build does not emit`);
+      assert.ok(
+        pkg.files.some(
+          (shipped) => !shipped.startsWith('!') && path.startsWith(join(shipped) + sep),
+        ),
+        `${path} is not in package.json files`,
+      );
+    }
+  });
+
+  it('scripts/clean-dist.mjs removes dist/ with whatever is in it, and runs with no dist/', () => {
+    const fake = mkdtempSync(join(tmpdir(), 'zzlock-clean-'));
+    try {
+      mkdirSync(join(fake, 'scripts'));
+      copyFileSync(
+        join(root, 'scripts', 'clean-dist.mjs'),
+        join(fake, 'scripts', 'clean-dist.mjs'),
+      );
+      mkdirSync(join(fake, 'dist', 'test', 'core'), { recursive: true });
+      writeFileSync(join(fake, 'dist', 'test', 'core', 'deleted.test.js'), 'throw new Error();');
+      writeFileSync(join(fake, 'keep.txt'), 'not dist');
+      const clean = () => execFileSync(process.execPath, [join(fake, 'scripts', 'clean-dist.mjs')]);
+      clean();
+      assert.equal(existsSync(join(fake, 'dist')), false, 'a stale dist/ survived');
+      assert.equal(existsSync(join(fake, 'keep.txt')), true, 'clean-dist removed more than dist/');
+      clean(); // nothing to remove: still fine
+    } finally {
+      rmSync(fake, { recursive: true, force: true });
+    }
+  });
+});
