@@ -283,6 +283,20 @@ export function checkStore(
 }
 
 /**
+ * Grants the paused worker believed held when it was stopped: granted before the stop, not
+ * released before it (the stop is stamped once SIGSTOP was sent, so a release stamped earlier
+ * happened before it).
+ */
+function heldAtPause(history: ChaosHistory, fault: FaultRecord): GrantRecord[] {
+  return history.grants.filter(
+    (grant) =>
+      grant.worker === fault.target &&
+      grant.grantedAt <= fault.startedAt &&
+      (grant.releasedAt === undefined || grant.releasedAt > fault.startedAt),
+  );
+}
+
+/**
  * Figures and verdict of one fault, derived from the history (see {@link ChaosLimits}).
  * @example
  * summarizeFault(history.faults[0], history, limits).line
@@ -337,10 +351,27 @@ export function summarizeFault(
         violations.push(`holder-sigstop of ${fault.target}: its lost signal never fired`);
       }
       const write = held === undefined ? undefined : history.heldWrites.get(held.id);
+      // The worker's other acquirers go on until the stop lands: what they held then was paused
+      // past its lease too, and must be signalled on resume, like the grant the fault aimed at.
+      const alsoHeld = heldAtPause(history, fault).filter((grant) => grant.id !== held?.id);
+      for (const grant of alsoHeld) {
+        if (grant.lostAt === undefined) {
+          violations.push(
+            `holder-sigstop of ${fault.target}: it also held ${grant.name} (${grant.id}) when ` +
+              'stopped, and that lost signal never fired',
+          );
+        }
+      }
+      const others = alsoHeld.map(
+        (grant) =>
+          `${grant.name} (token ${grant.token}, lost signal ` +
+          `${grant.lostAt === undefined ? 'never fired' : `${ms(grant.lostAt - fault.healedAt)} after SIGCONT`})`,
+      );
       line =
         `${title} ${heldBy}, stopped ${ms(fault.healedAt - fault.startedAt)}: ${next_}; ` +
         `lost signal ${lostAfterResume === undefined ? 'never fired' : `${ms(lostAfterResume)} after SIGCONT`}; ` +
-        `its blind write after resuming: ${write ?? 'none'}`;
+        `its blind write after resuming: ${write ?? 'none'}` +
+        (others.length === 0 ? '' : `; also held when stopped: ${others.join(', ')}`);
       break;
     }
     case 'member-sigstop':
