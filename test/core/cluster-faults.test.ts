@@ -81,3 +81,40 @@ it('keeps held locks and grants new ones while the leader, then a follower, is f
     }
   }
 });
+
+it('waiting acquires ride out a leader election: none fails while grants resume within its wait', async () => {
+  const options = { endpoints: etcd.endpoints, namespace: 'ride-out/', ttl: 5 };
+  const clients = [new LockClient(options), new LockClient(options), new LockClient(options)];
+  let stop = false;
+  const failures: string[] = [];
+  let granted = 0;
+  const loop = async (client: LockClient) => {
+    while (!stop) {
+      try {
+        const lock = await client.acquire('ride-out', { waitMs: 10_000 });
+        granted += 1;
+        await delay(2);
+        await lock.release();
+      } catch (error) {
+        failures.push(String(error));
+      }
+    }
+  };
+  try {
+    const loops = clients.map(loop);
+    await delay(1_000);
+    const leader = await etcd.leader();
+    await etcd.kill(leader);
+    const grantedAtKill = granted;
+    await etcd.leader(); // a new one is elected
+    await delay(2_000);
+    await etcd.restart(leader);
+    stop = true;
+    await Promise.all(loops);
+    assert.ok(granted > grantedAtKill, 'grants resumed after the kill');
+    assert.deepEqual(failures, [], `${failures.length} of ${granted + failures.length} failed`);
+  } finally {
+    stop = true;
+    await Promise.all(clients.map((client) => client.close()));
+  }
+});
