@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
-  EtcdBackend,
   LockManager,
   type AcquireOptions,
   type LeaseState,
@@ -115,13 +114,12 @@ export class LockService {
 
   /**
    * The etcd lease behind each TTL in use (id, time since the last keepalive, lost or not), for
-   * health reports. Empty with `store: 'memory'`.
+   * health reports, as the lock store's backend reports them. Empty with `store: 'memory'`.
    * @example
    * lockService.leaseStates(); // [{ ttl: 15, leaseId: '694d…', sinceKeepaliveMs: 812, lost: false }]
    */
   leaseStates(): LeaseState[] {
-    const { backend } = this.#manager;
-    return backend instanceof EtcdBackend ? backend.leaseStates() : [];
+    return this.#manager.backend.leaseStates();
   }
 
   /**

@@ -1,4 +1,5 @@
-import { EtcdBackend, type LeaseState } from './etcd/etcd-backend.js';
+import { EtcdBackend } from './etcd/etcd-backend.js';
+import type { LeaseState } from './lock-backend.js';
 import type { LockHandle } from './lock-handle.js';
 import { LockManager } from './lock-manager.js';
 import type { LockObserver } from './lock-observer.js';

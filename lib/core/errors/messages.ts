@@ -92,3 +92,11 @@ export const clientClosedMessage = (name: string | undefined): string =>
   `The lock client is closing or closed; it took no new acquisition${
     name === undefined ? '' : ` of lock "${name}"`
   }. Acquire locks before shutdown starts.`;
+
+/** @internal */
+export const memberProbeTimeoutMessage = (timeoutMs: number): string =>
+  `no answer within ${timeoutMs} ms`;
+
+/** @internal */
+export const memberProbeClosedMessage = (): string =>
+  'not probed: the lock client is closing or closed (zzlock is shutting down)';

@@ -4,11 +4,18 @@ import type { Etcd3, ICompare, IRangeRequest, ITxnResponse, Namespace } from 'et
 import { createClosingController } from '../closing-controller.js';
 import { LockClientClosedError } from '../errors/lock-client-closed.error.js';
 import { LockLostError } from '../errors/lock-lost.error.js';
-import type { AcquireRequest, LockBackend, LockGrant } from '../lock-backend.js';
+import type {
+  AcquireRequest,
+  LeaseState,
+  LockBackend,
+  LockGrant,
+  StoreMemberHealth,
+} from '../lock-backend.js';
 import type { ResolvedClientOptions } from '../validation.js';
 import { ZZLOCK_DEFAULTS } from '../defaults.js';
 import { createEtcdClient } from './etcd-client-factory.js';
 import { KeySlots } from './key-slots.js';
+import { probeMember } from './member-probe.js';
 import { prefixRangeEnd, queueKey, queuePrefix } from './etcd-keys.js';
 import { type ActiveLease, LeaseSession } from './lease-session.js';
 import { QueueWatch } from './queue-watch.js';
@@ -46,18 +53,6 @@ interface Enqueued {
   readonly predecessor: bigint | null | undefined;
   /** How many keys were ahead of ours when it was put; `undefined`: unknown. */
   readonly ahead: number | undefined;
-}
-
-/** The state of one lease, as health checks report it. */
-export interface LeaseState {
-  /** The TTL the lease was granted with, in seconds. */
-  readonly ttl: number;
-  /** The lease id in hex. */
-  readonly leaseId: string;
-  /** Milliseconds since etcd last confirmed a keepalive. */
-  readonly sinceKeepaliveMs: number;
-  /** True once the library considers it lost. */
-  readonly lost: boolean;
 }
 
 /** Options of {@link EtcdBackend} beyond the client's. */
@@ -131,6 +126,15 @@ export class EtcdBackend implements LockBackend {
           ]
         : [];
     });
+  }
+
+  /** Probes each configured member through its long-lived client (none is opened or closed). */
+  probeMembers(timeoutMs: number): Promise<StoreMemberHealth[]> {
+    const { endpoints } = this.options;
+    const closing = this.#closing.signal;
+    return Promise.all(
+      endpoints.map((url, i) => probeMember(this.#memberClients[i], url, timeoutMs, closing)),
+    );
   }
 
   acquire(request: AcquireRequest): Promise<LockGrant | null> {
