@@ -61,7 +61,8 @@ export interface LockedOptions {
    */
   minHoldMs?: number;
   /**
-   * Metric label of the lock. Keep it bounded: never a per-entity key.
+   * Metric label of the lock. Keep it bounded: never a per-entity key. Unlike a bare
+   * `acquire()` (labelled `'unlabelled'`), `@Locked` labels by what it declares.
    * @default the name when it is a string, else `'Class.method'`
    */
   label?: string;

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createClosingController } from './closing-controller.js';
+import { ZZLOCK_DEFAULTS } from './defaults.js';
 import { LockClientClosedError } from './errors/lock-client-closed.error.js';
 import { LockAbortedError } from './errors/lock-aborted.error.js';
 import { LockBusyError } from './errors/lock-busy.error.js';
@@ -231,7 +232,7 @@ export class LockManager {
     const ttl = validateTtl(options.ttl ?? this.defaults.ttl);
     const waitMs = validateDurationMs(waitMsOption ?? this.defaults.waitMs, 'waitMs');
     const signal = validateSignal(options.signal);
-    const label = options.label ?? name;
+    const label = options.label ?? ZZLOCK_DEFAULTS.label;
     const startedAt = performance.now();
 
     const entry = this.#scope.getStore()?.get(name);

@@ -4,7 +4,10 @@ import type { ZZLockErrorCode } from './errors/error-codes.js';
 export interface LockEventBase {
   /** The lock name (may be a per-entity key: do not use as a metric label). */
   readonly name: string;
-  /** The declared name or template: bounded, safe as a metric label. */
+  /**
+   * The call's `label` (`@Locked`: its declared name or `label`, else `Class.method`), or
+   * `'unlabelled'` when a call gives none: bounded, safe as a metric label.
+   */
   readonly label: string;
 }
 
