@@ -8,6 +8,8 @@ import {
   type LockHandle,
   type LockManager,
 } from './core/index.js';
+import { observerErrorMessage } from './core/errors/messages.js';
+import { ObserverSet } from './core/observer-set.js';
 import type { LockedMetadata } from './locked.decorator.js';
 import { ZZLOCK_MANAGER } from './zzlock.constants.js';
 import type { LockSkippedEvent, ZZLockObserver } from './zzlock-observer.js';
@@ -47,7 +49,10 @@ interface DeferredRelease {
 @Injectable()
 export class LockedRunner {
   readonly #manager: LockManager;
-  readonly #skipObservers: ZZLockObserver[] = [];
+  /** Observers of skipped calls; a throwing one is logged once, as the manager's are. */
+  readonly #skipObservers = new ObserverSet<ZZLockObserver>((hook, error) =>
+    logger.warn(observerErrorMessage(hook, error)),
+  );
   readonly #deferred = new Set<DeferredRelease>();
 
   /** @param manager The application's lock manager (`ZZLOCK_MANAGER`). */
@@ -63,7 +68,7 @@ export class LockedRunner {
 
   /** Adds the `skipped` hook of `observer`, if it has one (`LockService.observe()` calls this). */
   observe(observer: ZZLockObserver): void {
-    if (observer.skipped) this.#skipObservers.push(observer);
+    if (observer.skipped) this.#skipObservers.add(observer);
   }
 
   /**
@@ -250,13 +255,7 @@ export class LockedRunner {
     logger.debug(
       `Skipped ${event.method}: lock "${event.name}" was ${event.reason === 'closed' ? 'closing' : event.reason}.`,
     );
-    for (const observer of this.#skipObservers) {
-      try {
-        observer.skipped?.(event);
-      } catch {
-        // An observer must not break locking.
-      }
-    }
+    this.#skipObservers.emit('skipped', event);
   }
 
   /**

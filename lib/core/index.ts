@@ -21,7 +21,7 @@ export type {
   StoreMemberHealth,
 } from './lock-backend.js';
 export type * from './lock-observer.js';
-export { LockManager, type LockManagerDefaults } from './lock-manager.js';
+export { LockManager, type LockManagerDefaults, type LockManagerHooks } from './lock-manager.js';
 export { LockClient } from './lock-client.js';
 export { EtcdBackend, type EtcdBackendHooks } from './etcd/etcd-backend.js';
 export { MemoryBackend } from './memory/memory-backend.js';

@@ -10,7 +10,8 @@ import { ZZLockError } from './errors/zzlock.error.js';
 import type { LockBackend, LockGrant } from './lock-backend.js';
 import type { LockHandle } from './lock-handle.js';
 import type { AcquireOptions, TryAcquireOptions, WithLockOptions } from './lock-options.js';
-import type { LockEventBase, LockObserver } from './lock-observer.js';
+import type { LockObserver } from './lock-observer.js';
+import { ObserverSet, reportObserverErrorAsWarning, type EventOf } from './observer-set.js';
 import { validateDurationMs, validateLockName, validateSignal, validateTtl } from './validation.js';
 
 /** Defaults a {@link LockManager} applies to calls that leave options out. */
@@ -23,8 +24,26 @@ export interface LockManagerDefaults {
   shutdownGraceMs: number;
 }
 
+/**
+ * What a {@link LockManager} tells beyond its observers.
+ *
+ * @example
+ * new LockManager(backend, defaults, {
+ *   onObserverError: (hook, error) => log.warn(`observer ${hook} threw: ${String(error)}`),
+ * });
+ */
+export interface LockManagerHooks {
+  /**
+   * Told when an observer's hook throws: once per observer and hook, not per event (the error is
+   * otherwise ignored, and the observer keeps being called).
+   * @default a Node warning (`process.emitWarning`, type `ZZLockWarning`, code
+   *   `ZZLOCK_OBSERVER_ERROR`): one line on stderr
+   */
+  onObserverError?: (hook: keyof LockObserver, error: unknown) => void;
+}
+
 /** One granted lock and its nested holds in a call chain. */
-class HeldLock implements LockEventBase {
+class HeldLock {
   holds = 1;
   readonly acquiredAt = performance.now();
   releasing?: Promise<void>;
@@ -94,7 +113,7 @@ export class LockManager {
   readonly #held = new Set<HeldLock>();
   /** The held lock behind each handle this manager gave out. */
   readonly #handles = new WeakMap<LockHandle, HeldLock>();
-  readonly #observers: LockObserver[] = [];
+  readonly #observers: ObserverSet<LockObserver>;
   readonly #closing = createClosingController();
   #closed?: Promise<void>;
   #drained?: () => void;
@@ -102,15 +121,22 @@ export class LockManager {
   /**
    * @param backend Where locks live.
    * @param defaults Values for options a call leaves out.
+   * @param hooks Where a throwing observer is reported.
    */
   constructor(
     readonly backend: LockBackend,
     private readonly defaults: LockManagerDefaults,
-  ) {}
+    hooks: LockManagerHooks = {},
+  ) {
+    this.#observers = new ObserverSet(hooks.onObserverError ?? reportObserverErrorAsWarning);
+  }
 
-  /** Adds an observer of lock events (metrics, logs). */
+  /**
+   * Adds an observer of lock events (metrics, logs). Events are plain frozen objects; a hook that
+   * throws is reported once (see {@link LockManagerHooks.onObserverError}) and called again later.
+   */
   observe(observer: LockObserver): void {
-    this.#observers.push(observer);
+    this.#observers.add(observer);
   }
 
   /** Reports a store failure to the observers (backends call this). */
@@ -273,7 +299,9 @@ export class LockManager {
     }
     const held = new HeldLock(grant, label);
     this.#held.add(held);
-    grant.lost.addEventListener('abort', () => this.#emit('lost', held), { once: true });
+    grant.lost.addEventListener('abort', () => this.#emit('lost', { name, label }), {
+      once: true,
+    });
     this.#emit('acquired', { name, label, waitedMs, contended: grant.waited, reentrant: false });
     return this.#handleFor(held);
   }
@@ -304,16 +332,7 @@ export class LockManager {
     return held.releasing;
   }
 
-  #emit<K extends keyof LockObserver>(
-    hook: K,
-    event: Parameters<NonNullable<LockObserver[K]>>[0],
-  ): void {
-    for (const observer of this.#observers) {
-      try {
-        (observer[hook] as ((e: typeof event) => void) | undefined)?.call(observer, event);
-      } catch {
-        // An observer must not break locking.
-      }
-    }
+  #emit<K extends keyof LockObserver>(hook: K, event: EventOf<LockObserver[K]>): void {
+    this.#observers.emit(hook, event);
   }
 }

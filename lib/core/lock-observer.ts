@@ -45,7 +45,13 @@ export interface StoreErrorEvent {
 
 /**
  * Hooks into the lock lifecycle; zzlock's Prometheus metrics are one observer. Each hook is
- * optional and must not throw (a throwing observer is ignored).
+ * optional and gets a plain frozen event object. A hook must not throw: one that does breaks no
+ * lock, is reported the first time (once per observer and hook: a Node warning from
+ * `LockClient`, a `ZZLock` warning in Nest, `onObserverError` of a `LockManager` you build) and
+ * is still called for later events.
+ *
+ * @example
+ * locks.observe({ lost: ({ name, label }) => alerts.send(`lock ${name} (${label}) lost`) });
  */
 export interface LockObserver {
   /** A lock was granted. */

@@ -100,3 +100,9 @@ export const memberProbeTimeoutMessage = (timeoutMs: number): string =>
 /** @internal */
 export const memberProbeClosedMessage = (): string =>
   'not probed: the lock client is closing or closed (zzlock is shutting down)';
+
+/** @internal */
+export const observerErrorMessage = (hook: string, error: unknown): string =>
+  `A lock observer's "${hook}" hook threw (${causeText(error).replace(/\s*\n\s*/g, ' ')}). ` +
+  'zzlock ignored it and keeps calling the observer, and will not report this hook of this ' +
+  'observer again: catch errors inside observer hooks.';
