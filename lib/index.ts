@@ -46,9 +46,9 @@ export {
 } from './lock.interceptor.js';
 export {
   ZZLockHealthIndicator,
+  type EtcdMemberHealth,
   type ZZLockHealthCheckOptions,
   type ZZLockHealthDetails,
   type ZZLockHealthResult,
 } from './health/zzlock.health-indicator.js';
-export type { EtcdMemberHealth } from './health/etcd-member-probe.js';
 export { ZZLOCK_METRIC_NAMES } from './metrics/zzlock-metrics.js';

@@ -1,6 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import {
-  EtcdBackend,
   LockManager,
   type AcquireOptions,
   type LeaseState,
@@ -8,46 +7,16 @@ import {
   type TryAcquireOptions,
   type WithLockOptions,
 } from './core/index.js';
+import { LockedRunner } from './locked-runner.js';
 import { ZZLOCK_MANAGER, ZZLOCK_OPTIONS } from './zzlock.constants.js';
 import type { ResolvedZZLockOptions, ZZLockStore } from './zzlock-module-options.js';
-import type { LockSkippedEvent, ZZLockObserver } from './zzlock-observer.js';
-
-/** A release put off by `minHoldMs`. */
-interface DeferredRelease {
-  readonly handle: LockHandle;
-  readonly timer: NodeJS.Timeout;
-}
-
-// Friend access for `@Locked`'s runner: these stay off LockService's public API (and its .d.ts)
-// and out of lib/index.ts; assigned by LockService's static block.
-let reportSkippedOf: (service: LockService, event: LockSkippedEvent) => void;
-let releaseAtOf: (service: LockService, handle: LockHandle, releaseAt: number) => Promise<void>;
-
-/**
- * Reports a `@Locked` call skipped by `onBusy: 'skip'` (debug log and observers).
- * @internal used by `@Locked`; not exported from the package
- */
-export function reportLockSkipped(service: LockService, event: LockSkippedEvent): void {
-  reportSkippedOf(service, event);
-}
-
-/**
- * Releases a `@Locked` lock at `releaseAt` (a `performance.now()` time, for `minHoldMs`), or now
- * if that has passed or shutdown has started; the promise waits only for an immediate release.
- * @internal used by `@Locked`; not exported from the package
- */
-export function releaseLockAt(
-  service: LockService,
-  handle: LockHandle,
-  releaseAt: number,
-): Promise<void> {
-  return releaseAtOf(service, handle, releaseAt);
-}
+import type { ZZLockObserver } from './zzlock-observer.js';
 
 /**
  * Distributed locks for your services: the injectable face of zzlock. Shares `acquire`,
- * `tryAcquire` and `withLock` with the plain-Node `LockClient`; `@Locked` methods go through it
- * too. Provided by `ZZLockModule`.
+ * `tryAcquire` and `withLock` with the plain-Node `LockClient`; the `@Locked` methods of the
+ * modules that see it lock through the same lock manager (so they are re-entrant with its
+ * `withLock()`), and its observers see them. Provided by `ZZLockModule`.
  *
  * @example
  * @Injectable()
@@ -64,27 +33,32 @@ export function releaseLockAt(
  */
 @Injectable()
 export class LockService {
-  readonly #logger = new Logger('ZZLock');
-  readonly #skipObservers: ZZLockObserver[] = [];
-  readonly #deferred = new Set<DeferredRelease>();
-  #stopping = false;
+  readonly #manager: LockManager;
+  readonly #options: ResolvedZZLockOptions;
+  readonly #runner: LockedRunner;
   #shuttingDown?: Promise<void>;
 
   /**
    * @param manager The application's lock manager (`ZZLOCK_MANAGER`).
    * @param options The validated module options (`ZZLOCK_OPTIONS`).
+   * @param runner The runtime of this module's `@Locked` methods (internal).
    */
   constructor(
-    @Inject(ZZLOCK_MANAGER) readonly manager: LockManager,
-    @Inject(ZZLOCK_OPTIONS) private readonly options: ResolvedZZLockOptions,
-  ) {}
+    @Inject(ZZLOCK_MANAGER) manager: LockManager,
+    @Inject(ZZLOCK_OPTIONS) options: ResolvedZZLockOptions,
+    runner: LockedRunner,
+  ) {
+    this.#manager = manager;
+    this.#options = options;
+    this.#runner = runner;
+  }
 
   /**
    * The lock store in use.
    * @default 'etcd'
    */
   get store(): ZZLockStore {
-    return this.options.store;
+    return this.#options.store;
   }
 
   /**
@@ -96,7 +70,7 @@ export class LockService {
    * await using lock = await lockService.acquire(`stock:${sku}`, { waitMs: 2000, label: 'stock' });
    */
   acquire(name: string, options?: AcquireOptions): Promise<LockHandle> {
-    return this.manager.acquire(name, options);
+    return this.#manager.acquire(name, options);
   }
 
   /**
@@ -106,7 +80,7 @@ export class LockService {
    * if (lock === null) return 'already running';
    */
   tryAcquire(name: string, options?: TryAcquireOptions): Promise<LockHandle | null> {
-    return this.manager.tryAcquire(name, options);
+    return this.#manager.tryAcquire(name, options);
   }
 
   /**
@@ -119,7 +93,7 @@ export class LockService {
     fn: (lock: LockHandle) => T | Promise<T>,
     options?: WithLockOptions,
   ): Promise<T> {
-    return this.manager.withLock(name, fn, options);
+    return this.#manager.withLock(name, fn, options);
   }
 
   /**
@@ -135,18 +109,17 @@ export class LockService {
    * }
    */
   current(name?: string): LockHandle {
-    return this.manager.current(name);
+    return this.#manager.current(name);
   }
 
   /**
    * The etcd lease behind each TTL in use (id, time since the last keepalive, lost or not), for
-   * health reports. Empty with `store: 'memory'`.
+   * health reports, as the lock store's backend reports them. Empty with `store: 'memory'`.
    * @example
    * lockService.leaseStates(); // [{ ttl: 15, leaseId: '694d…', sinceKeepaliveMs: 812, lost: false }]
    */
   leaseStates(): LeaseState[] {
-    const { backend } = this.manager;
-    return backend instanceof EtcdBackend ? backend.leaseStates() : [];
+    return this.#manager.backend.leaseStates();
   }
 
   /**
@@ -155,8 +128,8 @@ export class LockService {
    * lockService.observe({ lost: (e) => alert(`lock ${e.name} lost`) });
    */
   observe(observer: ZZLockObserver): void {
-    this.manager.observe(observer);
-    if (observer.skipped) this.#skipObservers.push(observer);
+    this.#manager.observe(observer);
+    this.#runner.observe(observer);
   }
 
   /**
@@ -168,8 +141,7 @@ export class LockService {
    * lockService.stopAcquiring(); // then: await lockService.shutdown();
    */
   stopAcquiring(): void {
-    this.#stopping = true;
-    this.manager.stopAcquiring();
+    this.#manager.stopAcquiring();
   }
 
   /**
@@ -190,59 +162,9 @@ export class LockService {
   shutdown(): Promise<void> {
     this.#shuttingDown ??= (async () => {
       this.stopAcquiring();
-      const deferred = [...this.#deferred];
-      this.#deferred.clear();
-      for (const { timer } of deferred) clearTimeout(timer);
-      await Promise.all(deferred.map(({ handle }) => this.#release(handle)));
-      await this.manager.close();
+      await this.#runner.releaseDeferred();
+      await this.#manager.close();
     })();
     return this.#shuttingDown;
-  }
-
-  /** Logs (at debug) and reports a skipped `@Locked` method. */
-  #reportSkipped(event: LockSkippedEvent): void {
-    this.#logger.debug(
-      `Skipped ${event.method}: lock "${event.name}" was ${event.reason === 'closed' ? 'closing' : event.reason}.`,
-    );
-    for (const observer of this.#skipObservers) {
-      try {
-        observer.skipped?.(event);
-      } catch {
-        // An observer must not break locking.
-      }
-    }
-  }
-
-  /**
-   * Releases `handle` at `releaseAt` (a `performance.now()` time), or now if that has passed or
-   * shutdown has started; the returned promise waits only for an immediate release.
-   */
-  #releaseAt(handle: LockHandle, releaseAt: number): Promise<void> {
-    const remainingMs = releaseAt - performance.now();
-    if (remainingMs <= 0 || this.#stopping) return this.#release(handle);
-    const deferred: DeferredRelease = {
-      handle,
-      timer: setTimeout(() => {
-        this.#deferred.delete(deferred);
-        void this.#release(handle);
-      }, remainingMs),
-    };
-    this.#deferred.add(deferred);
-    return Promise.resolve();
-  }
-
-  static {
-    reportSkippedOf = (service, event) => service.#reportSkipped(event);
-    releaseAtOf = (service, handle, releaseAt) => service.#releaseAt(handle, releaseAt);
-  }
-
-  async #release(handle: LockHandle): Promise<void> {
-    try {
-      await handle.release();
-    } catch (error) {
-      this.#logger.warn(
-        `Releasing lock "${handle.name}" failed; its lease will free it: ${String(error)}`,
-      );
-    }
   }
 }

@@ -8,8 +8,7 @@ import {
   validateLockName,
   validateTtl,
 } from './core/index.js';
-import type { LockService } from './lock.service.js';
-import { runLocked } from './locked-runner.js';
+import type { LockedRunner } from './locked-runner.js';
 import {
   ZZLOCK_INSTANCE_BINDING,
   ZZLOCK_LOCKED_METADATA,
@@ -62,7 +61,8 @@ export interface LockedOptions {
    */
   minHoldMs?: number;
   /**
-   * Metric label of the lock. Keep it bounded: never a per-entity key.
+   * Metric label of the lock. Keep it bounded: never a per-entity key. Unlike a bare
+   * `acquire()` (labelled `'unlabelled'`), `@Locked` labels by what it declares.
    * @default the name when it is a string, else `'Class.method'`
    */
   label?: string;
@@ -205,13 +205,13 @@ export function Locked<Args extends unknown[] = []>(
     };
     const wrapped = original as (this: unknown, ...args: unknown[]) => unknown;
     const wrapper = function (this: unknown, ...args: unknown[]): unknown {
-      let service: LockService;
+      let runner: LockedRunner;
       try {
-        service = boundLockService(this, method);
+        runner = boundRunner(this, method);
       } catch (error) {
         return metadata.returnsObservable ? throwError(() => error) : Promise.reject(error);
       }
-      return runLocked(service, metadata, this, args, wrapped);
+      return runner.run(metadata, this, args, wrapped);
     };
     for (const key of Reflect.getOwnMetadataKeys(original)) {
       Reflect.defineMetadata(key, Reflect.getOwnMetadata(key, original), wrapper);
@@ -299,13 +299,16 @@ function isObservableType(type: unknown): boolean {
   );
 }
 
-/** The LockService the explorer bound to `instance`, or a LockConfigError that explains. */
-function boundLockService(instance: unknown, method: string): LockService {
-  const service =
+/**
+ * The `@Locked` runner the explorer bound to `instance` (that of the ZZLockModule whose
+ * LockService its module sees), or a LockConfigError that explains.
+ */
+function boundRunner(instance: unknown, method: string): LockedRunner {
+  const runner =
     instance !== null && (typeof instance === 'object' || typeof instance === 'function')
-      ? (instance as { [ZZLOCK_INSTANCE_BINDING]?: LockService })[ZZLOCK_INSTANCE_BINDING]
+      ? (instance as { [ZZLOCK_INSTANCE_BINDING]?: LockedRunner })[ZZLOCK_INSTANCE_BINDING]
       : undefined;
-  if (service === undefined) {
+  if (runner === undefined) {
     throw new LockConfigError(
       '@Locked',
       `${method}() ran on an instance that ZZLockModule has not bound to its LockService. ` +
@@ -315,5 +318,5 @@ function boundLockService(instance: unknown, method: string): LockService {
       method,
     );
   }
-  return service;
+  return runner;
 }

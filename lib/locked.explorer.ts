@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { LockService } from './lock.service.js';
+import { LockedRunner } from './locked-runner.js';
 import { ZZLOCK_INSTANCE_BINDING, ZZLOCK_LOCKED_METADATA } from './zzlock.constants.js';
 
 /** A controller or provider as DiscoveryService lists it. */
@@ -10,13 +11,13 @@ type NestModule = NonNullable<InstanceWrapper['host']>;
 
 /**
  * Finds every controller and provider with `@Locked` methods when the module initialises and
- * binds the instance to a `LockService` (a hidden Symbol property), so the decorator needs no
- * global singleton and several applications can live in one process.
+ * binds the instance to the `@Locked` runner of a `ZZLockModule` (a hidden Symbol property), so
+ * the decorator needs no global singleton and several applications can live in one process.
  *
- * Each instance is bound to the `LockService` its own module would be injected with (Nest's
- * lookup: the module's providers, then its imports and what they re-export, global modules
- * last), so two `ZZLockModule.forRoot({ isGlobal: false })` in two feature modules each lock
- * their own module's methods. An instance whose module sees no `LockService` is bound to the
+ * Each instance is bound to the runner beside the `LockService` its own module would be injected
+ * with (Nest's lookup: the module's providers, then its imports and what they re-export, global
+ * modules last), so two `ZZLockModule.forRoot({ isGlobal: false })` in two feature modules each
+ * lock their own module's methods. An instance whose module sees no `LockService` is bound to the
  * first `ZZLockModule` that initialises; if another one finds it bound already, it keeps the
  * first binding and warns. Request-scoped instances cannot be bound and are reported with a
  * warning.
@@ -33,12 +34,14 @@ export class LockedExplorer implements OnModuleInit {
   /**
    * @param discovery Lists the application's controllers and providers.
    * @param scanner Lists their methods.
-   * @param lockService What `@Locked` methods of bound instances lock through.
+   * @param lockService This module's LockService: the instances whose module sees it are bound.
+   * @param runner This module's `@Locked` runner, which bound instances run through.
    */
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
     private readonly lockService: LockService,
+    private readonly runner: LockedRunner,
   ) {}
 
   /** Binds every instance with `@Locked` methods whose module sees this explorer's LockService. */
@@ -62,10 +65,10 @@ export class LockedExplorer implements OnModuleInit {
         );
         continue;
       }
-      const bound = (instance as { [ZZLOCK_INSTANCE_BINDING]?: LockService })[
+      const bound = (instance as { [ZZLOCK_INSTANCE_BINDING]?: LockedRunner })[
         ZZLOCK_INSTANCE_BINDING
       ];
-      if (bound === this.lockService) continue;
+      if (bound === this.runner) continue;
       if (bound !== undefined) {
         this.#logger.warn(
           `@Locked methods of ${wrapper.name} (${locked.join(', ')}) stay bound to the LockService ` +
@@ -76,7 +79,7 @@ export class LockedExplorer implements OnModuleInit {
         continue;
       }
       Object.defineProperty(instance, ZZLOCK_INSTANCE_BINDING, {
-        value: this.lockService,
+        value: this.runner,
         configurable: true,
         enumerable: false,
         writable: false,

@@ -18,7 +18,9 @@ export interface LockSkippedEvent extends LockEventBase {
 
 /**
  * The core's lock lifecycle hooks, plus the Nest-only `skipped`. Add one with
- * `LockService.observe()`; each hook is optional and must not throw.
+ * `LockService.observe()`; each hook is optional and gets a plain frozen event. A hook must not
+ * throw: one that does is logged as a `ZZLock` warning the first time (once per observer and
+ * hook), and is still called for later events.
  *
  * @example
  * lockService.observe({

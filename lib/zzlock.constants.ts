@@ -37,11 +37,12 @@ export const ZZLOCK_MANAGER: unique symbol = Symbol('zzlock:manager');
 export const ZZLOCK_LOCKED_METADATA = 'zzlock:locked';
 
 /**
- * Hidden property that ties an instance with `@Locked` methods to its application's
- * `LockService`. Set by the explorer at module init; not part of the public API.
+ * Hidden property that ties an instance with `@Locked` methods to the `@Locked` runner of the
+ * `ZZLockModule` whose `LockService` its module sees. Set by the explorer at module init; not
+ * part of the public API.
  * @internal
  */
-export const ZZLOCK_INSTANCE_BINDING: unique symbol = Symbol('zzlock:lock-service');
+export const ZZLOCK_INSTANCE_BINDING: unique symbol = Symbol('zzlock:locked-runner');
 
 /**
  * Defaults of the Nest surface (the core's are in `ZZLOCK_DEFAULTS`). forRoot, forRootAsync,

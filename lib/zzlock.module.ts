@@ -4,6 +4,7 @@ import { ZZLockHealthIndicator } from './health/zzlock.health-indicator.js';
 import { createLockManager } from './lock-manager.factory.js';
 import { LockService } from './lock.service.js';
 import { LockedExplorer } from './locked.explorer.js';
+import { LockedRunner } from './locked-runner.js';
 import { ZZLockMetrics } from './metrics/zzlock-metrics.js';
 import { ZZLOCK_MANAGER, ZZLOCK_MODULE_OPTIONS, ZZLOCK_OPTIONS } from './zzlock.constants.js';
 import { ZZLockConfigurableModule } from './zzlock.module-definition.js';
@@ -45,6 +46,7 @@ import { resolveModuleOptions } from './zzlock-module-options.js';
   providers: [
     { provide: ZZLOCK_OPTIONS, useFactory: resolveModuleOptions, inject: [ZZLOCK_MODULE_OPTIONS] },
     { provide: ZZLOCK_MANAGER, useFactory: createLockManager, inject: [ZZLOCK_OPTIONS] },
+    LockedRunner,
     LockService,
     LockedExplorer,
     ZZLockMetrics,

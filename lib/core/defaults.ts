@@ -27,6 +27,12 @@ export const ZZLOCK_DEFAULTS = {
    * watch stream stuck on a frozen or cut-off member. Normal handoffs are event-driven.
    */
   waiterRecheckMs: 2_000,
+  /**
+   * Label of the events (and metric series) of a call that gives no `label`: one constant, so a
+   * per-entity name (`order:123`) never becomes a label of its own. `@Locked` gives its declared
+   * name or `Class.method` instead.
+   */
+  label: 'unlabelled',
 } as const;
 
 /** Limits on input, checked before any network call. */

@@ -13,11 +13,22 @@ export type {
   LockAuthOptions,
   LockTlsOptions,
 } from './lock-options.js';
-export type { AcquireRequest, LockBackend, LockGrant } from './lock-backend.js';
+export type {
+  AcquireRequest,
+  LeaseState,
+  LockBackend,
+  LockGrant,
+  StoreMemberHealth,
+} from './lock-backend.js';
 export type * from './lock-observer.js';
-export { LockManager, type LockManagerDefaults } from './lock-manager.js';
+export {
+  LockManager,
+  type LockManagerDefaults,
+  type LockManagerHooks,
+  type StoreOutageEvent,
+} from './lock-manager.js';
 export { LockClient } from './lock-client.js';
-export { EtcdBackend, type EtcdBackendHooks, type LeaseState } from './etcd/etcd-backend.js';
+export { EtcdBackend, type EtcdBackendHooks } from './etcd/etcd-backend.js';
 export { MemoryBackend } from './memory/memory-backend.js';
 export {
   resolveClientOptions,

@@ -25,6 +25,53 @@ export interface LockGrant {
 }
 
 /**
+ * The state of one lease (session) a backend holds for a TTL, as health checks report it.
+ *
+ * @example
+ * { ttl: 15, leaseId: '694d8a2f1c3b7e01', sinceKeepaliveMs: 812, lost: false }
+ */
+export interface LeaseState {
+  /** The TTL the lease was granted with, in seconds. */
+  readonly ttl: number;
+  /** The lease id in hex. */
+  readonly leaseId: string;
+  /** Milliseconds since the store last confirmed a keepalive. */
+  readonly sinceKeepaliveMs: number;
+  /** True once the library considers it lost. */
+  readonly lost: boolean;
+}
+
+/**
+ * What one member of the store's cluster said about itself, or why it said nothing.
+ *
+ * @example
+ * { endpoint: 'http://10.0.0.1:2379', reachable: true, latencyMs: 3, memberId: '8e9e05c52164694d',
+ *   leaderId: '8e9e05c52164694d', raftTerm: 2, dbSize: 20480, errors: [] }
+ */
+export interface StoreMemberHealth {
+  /** The configured client URL. */
+  endpoint: string;
+  /** True when the member answered its status within the probe deadline. */
+  reachable: boolean;
+  /** Round trip of the status call, in ms (also for a failure). */
+  latencyMs: number;
+  /** The member's id, in hex as etcdctl prints it. */
+  memberId?: string;
+  /** The leader this member follows, in hex; absent when it knows of none. */
+  leaderId?: string;
+  /** The member's Raft term. */
+  raftTerm?: number;
+  /** Size of the member's database file, in bytes. */
+  dbSize?: number;
+  /** The member's server version. */
+  version?: string;
+  /** Alarms the member reports (e.g. `NOSPACE`), empty when none. */
+  errors?: string[];
+  /** Why the member could not be probed. */
+  error?: string;
+}
+
+/**
  * A lock store. zzlock ships {@link EtcdBackend} (production) and {@link MemoryBackend} (one
  * process, for unit tests and local development); both keep the same contract:
  * mutual exclusion, FIFO grants, strictly increasing fencing tokens, nothing left behind on
@@ -41,4 +88,13 @@ export interface LockBackend {
   release(grant: LockGrant): Promise<void>;
   /** Refuses new acquisitions, abandons waits, deletes every key and lease it holds. */
   close(): Promise<void>;
+  /** The live lease behind each TTL in use, for health reports; `[]` for a store without leases. */
+  leaseStates(): LeaseState[];
+  /**
+   * Asks every configured member of the store for its status, each within `timeoutMs` (its own
+   * deadline, whatever the store's call timeout), through connections the backend keeps anyway:
+   * a probe opens none. Never rejects: an unreachable member, or a closed backend, is reported
+   * as such. `[]` for a store without members.
+   */
+  probeMembers(timeoutMs: number): Promise<StoreMemberHealth[]>;
 }

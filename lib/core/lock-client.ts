@@ -1,4 +1,5 @@
-import { EtcdBackend, type LeaseState } from './etcd/etcd-backend.js';
+import { EtcdBackend } from './etcd/etcd-backend.js';
+import type { LeaseState } from './lock-backend.js';
 import type { LockHandle } from './lock-handle.js';
 import { LockManager } from './lock-manager.js';
 import type { LockObserver } from './lock-observer.js';
@@ -61,7 +62,13 @@ export class LockClient {
     return this.#manager.current(name);
   }
 
-  /** Adds an observer of lock events (metrics, logs). */
+  /**
+   * Adds an observer of lock events (metrics, logs). Events are plain frozen objects; a hook that
+   * throws is reported once per observer and hook as a Node warning (`ZZLockWarning`, code
+   * `ZZLOCK_OBSERVER_ERROR`) and is still called for later events.
+   * @example
+   * locks.observe({ lost: ({ name }) => console.error(`lock ${name} lost`) });
+   */
   observe(observer: LockObserver): void {
     this.#manager.observe(observer);
   }

@@ -1,11 +1,13 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createClosingController } from './closing-controller.js';
+import { ZZLOCK_DEFAULTS } from './defaults.js';
 import { LockClientClosedError } from './errors/lock-client-closed.error.js';
 import { LockAbortedError } from './errors/lock-aborted.error.js';
 import { LockBusyError } from './errors/lock-busy.error.js';
 import { LockConfigError } from './errors/lock-config.error.js';
 import { LockNotHeldError } from './errors/lock-not-held.error.js';
 import { ZZLockError } from './errors/zzlock.error.js';
+import { storeOutageMessage, storeRecoveredMessage } from './errors/messages.js';
 import type { LockBackend, LockGrant } from './lock-backend.js';
 import type { LockHandle } from './lock-handle.js';
 import {
@@ -15,7 +17,8 @@ import {
   type TryAcquireOptions,
   type WithLockOptions,
 } from './lock-options.js';
-import type { LockEventBase, LockObserver } from './lock-observer.js';
+import type { LockObserver } from './lock-observer.js';
+import { ObserverSet, reportObserverErrorAsWarning, type EventOf } from './observer-set.js';
 import {
   rejectUnknownKeys,
   validateDurationMs,
@@ -34,8 +37,53 @@ export interface LockManagerDefaults {
   shutdownGraceMs: number;
 }
 
+/**
+ * What a {@link LockManager} tells beyond its observers.
+ *
+ * @example
+ * new LockManager(backend, defaults, {
+ *   onObserverError: (hook, error) => log.warn(`observer ${hook} threw: ${String(error)}`),
+ * });
+ */
+export interface LockManagerHooks {
+  /**
+   * Told when an observer's hook throws: once per observer and hook, not per event (the error is
+   * otherwise ignored, and the observer keeps being called).
+   * @default a Node warning (`process.emitWarning`, type `ZZLockWarning`, code
+   *   `ZZLOCK_OBSERVER_ERROR`): one line on stderr
+   */
+  onObserverError?: (hook: keyof LockObserver, error: unknown) => void;
+  /**
+   * Told once when an outage of a background store operation (lease keepalives) starts and once
+   * when it ends, not per failed attempt (the `storeError` observers see every attempt).
+   * @default one Node warning (`ZZLockWarning`) each time
+   */
+  onStoreOutage?: (event: StoreOutageEvent) => void;
+}
+
+/** An outage of a background store operation started or ended. */
+export interface StoreOutageEvent {
+  /** `started` at its first failure, `ended` at its first success after. */
+  readonly change: 'started' | 'ended';
+  /** The operation (`lease keepalive`). */
+  readonly operation: string;
+  /** The first error of the outage (`started`). */
+  readonly error?: unknown;
+  /** Failed attempts during the outage (`ended`). */
+  readonly failures?: number;
+  /** One line saying what happened, for a log. */
+  readonly message: string;
+}
+
+/** Background operations whose outages are logged once (they report their recovery). */
+const OUTAGE_OPERATIONS: ReadonlySet<string> = new Set(['lease keepalive']);
+
+/** Reports an outage change as one Node warning: the core has no logger. */
+const reportOutageAsWarning = (event: StoreOutageEvent): void =>
+  process.emitWarning(event.message, { type: 'ZZLockWarning', code: 'ZZLOCK_STORE_OUTAGE' });
+
 /** One granted lock and its nested holds in a call chain. */
-class HeldLock implements LockEventBase {
+class HeldLock {
   holds = 1;
   readonly acquiredAt = performance.now();
   releasing?: Promise<void>;
@@ -105,7 +153,10 @@ export class LockManager {
   readonly #held = new Set<HeldLock>();
   /** The held lock behind each handle this manager gave out. */
   readonly #handles = new WeakMap<LockHandle, HeldLock>();
-  readonly #observers: LockObserver[] = [];
+  readonly #onStoreOutage: (event: StoreOutageEvent) => void;
+  /** Failed attempts of each background operation in an outage now. */
+  readonly #outages = new Map<string, number>();
+  readonly #observers: ObserverSet<LockObserver>;
   readonly #closing = createClosingController();
   #closed?: Promise<void>;
   #drained?: () => void;
@@ -113,25 +164,45 @@ export class LockManager {
   /**
    * @param backend Where locks live.
    * @param defaults Values for options a call leaves out.
+   * @param hooks Where a throwing observer is reported.
    */
   constructor(
     readonly backend: LockBackend,
     private readonly defaults: LockManagerDefaults,
-  ) {}
+    hooks: LockManagerHooks = {},
+  ) {
+    this.#observers = new ObserverSet(hooks.onObserverError ?? reportObserverErrorAsWarning);
+    this.#onStoreOutage = hooks.onStoreOutage ?? reportOutageAsWarning;
+  }
 
-  /** Adds an observer of lock events (metrics, logs). */
+  /**
+   * Adds an observer of lock events (metrics, logs). Events are plain frozen objects; a hook that
+   * throws is reported once (see {@link LockManagerHooks.onObserverError}) and called again later.
+   */
   observe(observer: LockObserver): void {
-    this.#observers.push(observer);
+    this.#observers.add(observer);
   }
 
   /** Reports a store failure to the observers (backends call this). */
   reportStoreError(operation: string, error: unknown): void {
     this.#emit('storeError', { operation, error });
+    if (!OUTAGE_OPERATIONS.has(operation)) return;
+    const failures = this.#outages.get(operation) ?? 0;
+    this.#outages.set(operation, failures + 1);
+    if (failures === 0) {
+      const message = storeOutageMessage(operation, error);
+      this.#onStoreOutage({ change: 'started', operation, error, message });
+    }
   }
 
   /** Reports that a store operation that failed succeeds again (backends call this). */
   reportStoreRecovered(operation: string): void {
     this.#emit('storeRecovered', { operation });
+    const failures = this.#outages.get(operation);
+    if (failures === undefined) return;
+    this.#outages.delete(operation);
+    const message = storeRecoveredMessage(operation, failures);
+    this.#onStoreOutage({ change: 'ended', operation, failures, message });
   }
 
   /** True once `close()` has started. */
@@ -257,7 +328,7 @@ export class LockManager {
     const ttl = validateTtl(options.ttl ?? this.defaults.ttl);
     const waitMs = validateDurationMs(waitMsOption ?? this.defaults.waitMs, 'waitMs');
     const signal = validateSignal(options.signal);
-    const label = options.label ?? name;
+    const label = options.label ?? ZZLOCK_DEFAULTS.label;
     const startedAt = performance.now();
 
     const entry = this.#scope.getStore()?.get(name);
@@ -298,7 +369,9 @@ export class LockManager {
     }
     const held = new HeldLock(grant, label);
     this.#held.add(held);
-    grant.lost.addEventListener('abort', () => this.#emit('lost', held), { once: true });
+    grant.lost.addEventListener('abort', () => this.#emit('lost', { name, label }), {
+      once: true,
+    });
     this.#emit('acquired', { name, label, waitedMs, contended: grant.waited, reentrant: false });
     return this.#handleFor(held);
   }
@@ -329,16 +402,7 @@ export class LockManager {
     return held.releasing;
   }
 
-  #emit<K extends keyof LockObserver>(
-    hook: K,
-    event: Parameters<NonNullable<LockObserver[K]>>[0],
-  ): void {
-    for (const observer of this.#observers) {
-      try {
-        (observer[hook] as ((e: typeof event) => void) | undefined)?.call(observer, event);
-      } catch {
-        // An observer must not break locking.
-      }
-    }
+  #emit<K extends keyof LockObserver>(hook: K, event: EventOf<LockObserver[K]>): void {
+    this.#observers.emit(hook, event);
   }
 }

@@ -4,7 +4,10 @@ import type { ZZLockErrorCode } from './errors/error-codes.js';
 export interface LockEventBase {
   /** The lock name (may be a per-entity key: do not use as a metric label). */
   readonly name: string;
-  /** The declared name or template: bounded, safe as a metric label. */
+  /**
+   * The call's `label` (`@Locked`: its declared name or `label`, else `Class.method`), or
+   * `'unlabelled'` when a call gives none: bounded, safe as a metric label.
+   */
   readonly label: string;
 }
 
@@ -48,7 +51,13 @@ export interface StoreRecoveredEvent {
 
 /**
  * Hooks into the lock lifecycle; zzlock's Prometheus metrics are one observer. Each hook is
- * optional and must not throw (a throwing observer is ignored).
+ * optional and gets a plain frozen event object. A hook must not throw: one that does breaks no
+ * lock, is reported the first time (once per observer and hook: a Node warning from
+ * `LockClient`, a `ZZLock` warning in Nest, `onObserverError` of a `LockManager` you build) and
+ * is still called for later events.
+ *
+ * @example
+ * locks.observe({ lost: ({ name, label }) => alerts.send(`lock ${name} (${label}) lost`) });
  */
 export interface LockObserver {
   /** A lock was granted. */

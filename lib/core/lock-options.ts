@@ -15,8 +15,11 @@ export interface AcquireOptions {
   /** Abandons the wait when it fires: the queued key is deleted and `LockAbortedError` thrown. */
   signal?: AbortSignal;
   /**
-   * Metric label for this lock: the declared name or template, never a per-entity key.
-   * @default the lock name
+   * Label of this lock in observer events and metric series: a bounded name for the kind of lock
+   * (`'order'` for `order:${id}`), never a per-entity key. Without it every call shares the one
+   * label `'unlabelled'` (`ZZLOCK_DEFAULTS.label`), so that per-entity names cannot multiply the
+   * series: give one to tell your locks apart in metrics.
+   * @default 'unlabelled'
    */
   label?: string;
 }

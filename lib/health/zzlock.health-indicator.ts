@@ -1,10 +1,24 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { LockConfigError, validateDurationMs, type LeaseState } from '../core/index.js';
-import { LockService } from '../lock.service.js';
-import { ZZLOCK_NEST_DEFAULTS, ZZLOCK_OPTIONS } from '../zzlock.constants.js';
+import {
+  LockConfigError,
+  LockManager,
+  validateDurationMs,
+  type LeaseState,
+  type StoreMemberHealth,
+} from '../core/index.js';
+import { ZZLOCK_MANAGER, ZZLOCK_NEST_DEFAULTS, ZZLOCK_OPTIONS } from '../zzlock.constants.js';
 import type { ResolvedZZLockOptions, ZZLockStore } from '../zzlock-module-options.js';
-import { probeEtcdMember, type EtcdMemberHealth } from './etcd-member-probe.js';
+
+/**
+ * What one etcd member said about itself, or why it said nothing: the store-neutral
+ * {@link StoreMemberHealth} under the name the health report has always used.
+ *
+ * @example
+ * { endpoint: 'http://10.0.0.1:2379', reachable: true, latencyMs: 3, memberId: '8e9e05c52164694d',
+ *   leaderId: '8e9e05c52164694d', raftTerm: 2, dbSize: 20480, errors: [] }
+ */
+export type EtcdMemberHealth = StoreMemberHealth;
 
 /** The part of terminus's `HealthIndicatorService` zzlock uses (terminus stays optional). */
 interface HealthIndicatorServiceLike {
@@ -67,16 +81,20 @@ export interface ZZLockHealthCheckOptions {
 
 /**
  * Health of zzlock's lock store for `@nestjs/terminus` (11 or later; an optional peer, loaded
- * only when a check runs). For etcd it probes every configured member with a client of its own
- * and a short deadline, reporting per member: reachable, latency, member id, leader id, Raft
- * term, db size and errors (alarms), plus this process's session leases. It is down when:
+ * only when a check runs). For etcd it probes every configured member with a short deadline of
+ * its own (not `callTimeoutMs`), through the long-lived client the lock store keeps for that
+ * member (a probe opens no connection, however often Kubernetes asks), reporting per member:
+ * reachable, latency, member id, leader id, Raft term, db size and errors (alarms), plus this
+ * process's session leases. It is down when:
  * - a majority of the configured members is unreachable;
  * - no reachable member knows a leader (the cluster has no quorum). The rule is "a reachable
  *   member knows a leader", not "the leader itself is reachable": `endpoints` may list only part
  *   of the cluster (a proxy, a subset of members), so the leader may well be healthy and simply
  *   not among the probed endpoints;
  * - a reachable member reports an alarm `NOSPACE` or `CORRUPT`: etcd then refuses writes, so no
- *   lock can be taken (NOSPACE: compact and defragment, then `etcdctl alarm disarm`).
+ *   lock can be taken (NOSPACE: compact and defragment, then `etcdctl alarm disarm`);
+ * - zzlock is shutting down or has shut down (it takes no new locks; once shut down, members are
+ *   reported as not probed).
  *
  * A memory store is always up.
  *
@@ -100,12 +118,13 @@ export class ZZLockHealthIndicator {
 
   /**
    * @param options The validated module options (`ZZLOCK_OPTIONS`).
-   * @param lockService Gives the session leases.
+   * @param manager The lock manager (`ZZLOCK_MANAGER`): its backend probes the members and gives
+   *   the session leases.
    * @param moduleRef Finds terminus's `HealthIndicatorService`.
    */
   constructor(
     @Inject(ZZLOCK_OPTIONS) private readonly options: ResolvedZZLockOptions,
-    private readonly lockService: LockService,
+    @Inject(ZZLOCK_MANAGER) private readonly manager: LockManager,
     private readonly moduleRef: ModuleRef,
   ) {}
 
@@ -133,10 +152,8 @@ export class ZZLockHealthIndicator {
 
   async #probe(probeTimeoutMs: number): Promise<{ details: ZZLockHealthDetails; up: boolean }> {
     if (this.options.store === 'memory') return { details: { store: 'memory' }, up: true };
-    const { client } = this.options;
-    const members = await Promise.all(
-      client.endpoints.map((endpoint) => probeEtcdMember(client, endpoint, probeTimeoutMs)),
-    );
+    const { backend } = this.manager;
+    const members = await backend.probeMembers(probeTimeoutMs);
     const reachable = members.filter((member) => member.reachable);
     const leaderId = reachable.find((member) => member.leaderId !== undefined)?.leaderId;
     const details: ZZLockHealthDetails = {
@@ -145,8 +162,12 @@ export class ZZLockHealthIndicator {
       total: members.length,
       leaderId,
       members,
-      leases: this.lockService.leaseStates(),
+      leases: backend.leaseStates(),
     };
+    if (this.manager.closing) {
+      details.message = 'zzlock is shutting down or has shut down, so it takes no new locks';
+      return { details, up: false };
+    }
     if ((members.length - reachable.length) * 2 > members.length) {
       details.message = `a majority of etcd members is unreachable (${reachable.length} of ${members.length} answered)`;
       return { details, up: false };

@@ -10,7 +10,8 @@ type PromClient = typeof import('prom-client');
 /**
  * Names of zzlock's metrics without their prefix (`zzlock_` by default). Every series but
  * `store_errors_total` has the label `lock`: the declared lock name or template (`@Locked`'s
- * name or `label`), never a per-entity key.
+ * name or `label`, a call's `label`), never a per-entity key; a call that gives no `label` is
+ * counted under `'unlabelled'`.
  *
  * @example
  * `${'zzlock_'}${ZZLOCK_METRIC_NAMES.acquireDuration}`; // 'zzlock_acquire_duration_seconds'

@@ -171,6 +171,11 @@ describe('keys, leases and shutdown', () => {
   it('reports failed keepalives, and their end, through the store-error hooks', async () => {
     const proxy = await startTcpProxy(etcd.members[0].clientUrl);
     const client = new LockClient({ endpoints: [proxy.endpoint], namespace: 'keepalive/', ttl: 3 });
+    const warnings: string[] = [];
+    const onWarning = (warning: Error & { code?: string }) => {
+      if (warning.code === 'ZZLOCK_STORE_OUTAGE') warnings.push(warning.message);
+    };
+    process.on('warning', onWarning);
     const failed: string[] = [];
     const recovered: string[] = [];
     client.observe({
@@ -185,7 +190,13 @@ describe('keys, leases and shutdown', () => {
       await waitFor('keepalives to recover', () => recovered.includes('lease keepalive'));
       assert.equal(lock.signal.aborted, false, 'the lock outlived a short outage');
       await lock.release();
+      // One line when the outage starts, one when it ends: not one per failed attempt.
+      await waitFor('the outage warnings', () => warnings.length >= 2);
+      assert.equal(warnings.length, 2, warnings.join('\n'));
+      assert.match(warnings[0], /failing lease keepalive/);
+      assert.match(warnings[1], /answers lease keepalive again/);
     } finally {
+      process.off('warning', onWarning);
       await client.close();
       await proxy.close();
     }

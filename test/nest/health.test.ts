@@ -1,6 +1,8 @@
 // ZZLockHealthIndicator through terminus, on a real 3-member etcd cluster: up with per-member
 // details, one member down while the whole stays up, no quorum → down; an etcd over its space
-// quota (NOSPACE alarm: writes refused) → down; a memory store is up.
+// quota (NOSPACE alarm: writes refused) → down; probes again and again open no new connection
+// (they reuse the backend's member clients), and after shutdown it is down without throwing; a
+// memory store is up.
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -18,7 +20,13 @@ import {
   type LockHandle,
   type ZZLockHealthDetails,
 } from '../../lib/index.js';
-import { startEtcd, startEtcdCluster, type EtcdCluster } from '../support/index.js';
+import {
+  startEtcd,
+  startEtcdCluster,
+  startTcpProxy,
+  type EtcdCluster,
+  type TcpProxy,
+} from '../support/index.js';
 import { waitFor } from './helpers.js';
 
 const namespace = 'nest-health/';
@@ -194,6 +202,84 @@ describe('ZZLockHealthIndicator when etcd raises a NOSPACE alarm', () => {
     } finally {
       filler.close();
       await moduleRef.close();
+    }
+  });
+});
+
+describe('ZZLockHealthIndicator probed again and again (as Kubernetes does)', () => {
+  let etcd: EtcdCluster;
+  /** Two endpoints, each a proxy to the one member that counts the connections made to it. */
+  let proxies: TcpProxy[] = [];
+
+  before(async () => {
+    etcd = await startEtcd();
+    proxies = [await startTcpProxy(etcd.endpoints[0]!), await startTcpProxy(etcd.endpoints[0]!)];
+  });
+  after(async () => {
+    await Promise.all(proxies.map((proxy) => proxy.close()));
+    await etcd?.stop();
+  });
+
+  it('opens no connection per probe, keeps its own deadline, and is down without throwing once shut down', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        ZZLockModule.forRoot({
+          endpoints: proxies.map((proxy) => proxy.endpoint),
+          namespace,
+          metrics: false,
+          shutdownGraceMs: 0,
+        }),
+      ],
+    }).compile();
+    await moduleRef.init();
+    const indicator = moduleRef.get(ZZLockHealthIndicator);
+    const probe = () => indicator.isHealthy('locks', { probeTimeoutMs: 500 });
+    let closed = false;
+    try {
+      const lock = await moduleRef.get(LockService).acquire('probed');
+      const first = (await probe()).locks;
+      assert.equal(first.status, 'up', JSON.stringify(first));
+      assert.equal(first.reachable, 2);
+      const accepted = proxies.map((proxy) => proxy.accepted);
+      for (let round = 0; round < 20; round += 1) {
+        const { locks } = await probe();
+        assert.equal(locks.status, 'up', JSON.stringify(locks));
+        assert.equal(locks.reachable, 2);
+      }
+      assert.deepEqual(
+        proxies.map((proxy) => proxy.accepted),
+        accepted,
+        '20 probes of 2 members opened no connection to etcd',
+      );
+
+      // A member that hangs is unreachable after the probe's own deadline (300 ms), not after
+      // callTimeoutMs (5 s by default), the deadline of the long-lived client's calls.
+      proxies[1]!.stall();
+      const stalled = (await indicator.isHealthy('locks', { probeTimeoutMs: 300 })).locks;
+      proxies[1]!.restore();
+      assert.equal(stalled.reachable, 1, JSON.stringify(stalled));
+      assert.equal(stalled.members?.[1]?.reachable, false);
+      assert.match(stalled.members?.[1]?.error ?? '', /no answer within 300 ms/);
+      await lock.release();
+
+      const beforeShutdown = proxies.map((proxy) => proxy.accepted);
+      await moduleRef.close();
+      closed = true;
+      const { locks } = await probe();
+      assert.equal(locks.status, 'down', JSON.stringify(locks));
+      assert.match(locks.message ?? '', /zzlock is shutting down or has shut down/);
+      assert.equal(locks.members?.length, 2);
+      for (const member of locks.members ?? []) {
+        assert.equal(member.reachable, false);
+        assert.match(member.error ?? '', /not probed: the lock client is closing or closed/);
+      }
+      assert.deepEqual(
+        proxies.map((proxy) => proxy.accepted),
+        beforeShutdown,
+        'no connection once shut down',
+      );
+    } finally {
+      if (!closed) await moduleRef.close();
     }
   });
 });

@@ -1,4 +1,5 @@
-// Prometheus series after locking (labelled by declared name, never per-entity keys), and a
+// Prometheus series after locking (labelled by declared name, never per-entity keys; a call that
+// gives no label gets one constant label, whatever its name), and a
 // shutdown that stops new acquisitions (a request waiting for a lock answers 503 before the HTTP
 // server closes), lets running holders finish, and leaves no keys or leases.
 import 'reflect-metadata';
@@ -253,6 +254,46 @@ describe('metrics in the default registry', () => {
       await first.close();
       await second.close();
       register.clear();
+    }
+  });
+});
+
+describe('metrics of calls that give no label', () => {
+  it('put every such lock in one series, whatever its name', async () => {
+    const registry = new Registry();
+    const moduleRef = await Test.createTestingModule({
+      imports: [ZZLockModule.forRoot({ store: 'memory', metrics: { registry } })],
+      providers: [Jobs],
+    }).compile();
+    await moduleRef.init();
+    try {
+      const locks = moduleRef.get(LockService);
+      for (let id = 0; id < 50; id += 1) {
+        const lock = await locks.acquire(`order:${id}`);
+        await lock.release();
+        await locks.withLock(`invoice:${id}`, () => undefined);
+      }
+      const held = await locks.tryAcquire('held');
+      assert.ok(held);
+      assert.equal(await locks.tryAcquire('held'), null, 'busy');
+      await held.release();
+      await moduleRef.get(Jobs).nightly(); // a declared static name keeps its own series
+
+      const text = await registry.metrics();
+      const unlabelled = 'unlabelled';
+      for (const series of [
+        `zzlock_acquire_duration_seconds_count{lock="${unlabelled}",outcome="acquired"} 101`,
+        `zzlock_acquire_duration_seconds_count{lock="${unlabelled}",outcome="busy"} 1`,
+        `zzlock_hold_duration_seconds_count{lock="${unlabelled}"} 101`,
+        'zzlock_acquire_duration_seconds_count{lock="nightly",outcome="acquired"} 1',
+      ]) {
+        assert.ok(text.includes(series), `missing ${series} in\n${text}`);
+      }
+      assert.doesNotMatch(text, /lock="(order|invoice|held)/, 'no lock name as a label');
+      const heldSeries = text.split('\n').filter((line) => line.startsWith('zzlock_held_locks{'));
+      assert.equal(heldSeries.length, 2, heldSeries.join('\n'));
+    } finally {
+      await moduleRef.close();
     }
   });
 });

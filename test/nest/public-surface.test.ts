@@ -1,6 +1,7 @@
-// The package's public surface: lib/index.ts exports no internals, LockService's internal helpers
-// are neither callable on it nor in its declarations, and every token documented as injectable is
-// exported by ZZLockModule. Pure module mechanics: a memory store, no etcd.
+// The package's public surface: lib/index.ts exports no internals, LockService exposes neither its
+// manager nor @Locked's runtime (which lives in an internal runner), at run time or in its
+// declarations, and every token documented as injectable is exported by ZZLockModule. Pure module
+// mechanics: a memory store, no etcd.
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -29,6 +30,7 @@ describe('public surface', () => {
       'ZZLockMetrics',
       'ZZLOCK_INSTANCE_BINDING',
       'runLocked',
+      'LockedRunner',
       'reportLockSkipped',
       'releaseLockAt',
       'ZZLockConfigurableModule',
@@ -67,19 +69,34 @@ describe('public surface', () => {
     assert.equal(rejected.lockName, 'x');
   });
 
-  it("keeps @Locked's helpers off LockService, at run time and in its declarations", async () => {
-    for (const member of ['reportSkipped', 'releaseAt']) {
+  it("keeps @Locked's runtime and the manager off LockService, at run time and in its declarations", async () => {
+    for (const member of ['reportSkipped', 'releaseAt', 'manager']) {
       assert.ok(!(member in LockService.prototype), `LockService.prototype.${member}`);
     }
+    const serviceModule: Record<string, unknown> = await import('../../lib/lock.service.js');
+    assert.deepEqual(Object.keys(serviceModule), ['LockService'], 'no friend functions beside it');
     const declarations = await readFile(
       new URL('../../lib/lock.service.d.ts', import.meta.url),
       'utf8',
     );
-    const classBody = declarations.slice(declarations.indexOf('export declare class LockService'));
+    const classBody = declarations
+      .slice(declarations.indexOf('export declare class LockService'))
+      .replace(/\/\*[\s\S]*?\*\//g, '') // JSDoc may mention anything
+      .replace(/^\s*constructor\(.*\);$/m, ''); // and the constructor's parameters name its deps
     assert.ok(classBody.length > 0);
-    assert.doesNotMatch(classBody, /\breportSkipped\b|\breleaseAt\(/);
-    assert.match(classBody, /\bstopAcquiring\(\): void;/);
-    assert.match(classBody, /\bshutdown\(\): Promise<void>;/);
+    assert.doesNotMatch(classBody, /\breportSkipped\b|\breleaseAt\(|\bmanager\b|\bstatic\b/);
+    for (const method of [
+      /\bacquire\(/,
+      /\btryAcquire\(/,
+      /\bwithLock</,
+      /\bcurrent\(/,
+      /\bobserve\(/,
+      /\bleaseStates\(\): LeaseState\[\];/,
+      /\bstopAcquiring\(\): void;/,
+      /\bshutdown\(\): Promise<void>;/,
+    ]) {
+      assert.match(classBody, method);
+    }
   });
 
   it('lets a module that imports ZZLockModule inject every documented token', async () => {
@@ -105,7 +122,7 @@ describe('public surface', () => {
       assert.deepEqual(consumer.raw, { store: 'memory', metrics: false });
       assert.equal(consumer.options.store, 'memory');
       assert.ok(consumer.manager instanceof LockManager);
-      assert.equal(consumer.locks.manager, consumer.manager);
+      assert.ok(!('manager' in consumer.locks), 'the manager is injected by its token only');
       assert.ok(consumer.health instanceof ZZLockHealthIndicator);
     } finally {
       await moduleRef.close();

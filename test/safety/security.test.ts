@@ -15,8 +15,10 @@ import {
   LockNotHeldError,
   LockService,
   LockTimeoutError,
+  ZZLOCK_MANAGER,
   ZZLockModule,
   type LockHandle,
+  type LockManager,
 } from '../../lib/index.js';
 import { leftovers, startEtcd, waitFor, type EtcdCluster } from '../support/index.js';
 import {
@@ -246,7 +248,7 @@ describe('ownership: a client never releases or renews another owner’s lock', 
       const [first, second] = [one.get(LockService), two.get(LockService)];
       const lock = await first.acquire('handed');
       // Handing A's handle to B's manager makes B neither holder nor re-entrant.
-      const inside = await second.manager.runHolding(lock, async () => ({
+      const inside = await two.get<LockManager>(ZZLOCK_MANAGER).runHolding(lock, async () => ({
         tried: await second.tryAcquire('handed'),
         current: (() => {
           try {

@@ -16,6 +16,8 @@ export interface TcpProxy {
   readonly port: number;
   /** Current mode. */
   readonly mode: TcpProxyMode;
+  /** Connections accepted so far (a client's new TCP connections, also those cut at once). */
+  readonly accepted: number;
   /**
    * Resets every open connection (TCP RST) and resets every new one as soon as it is accepted,
    * until `restore()`: the client sees its connection drop and reconnects fail.
@@ -48,9 +50,11 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
   const { host, port: targetPort } = parseTarget(target);
   const connections = new Set<ProxiedConnection>();
   let mode: TcpProxyMode = 'forwarding';
+  let accepted = 0;
   let closing: Promise<void> | undefined;
 
   const server = createServer((client) => {
+    accepted += 1;
     client.on('error', () => undefined);
     if (mode === 'cut') {
       client.resetAndDestroy();
@@ -85,6 +89,9 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
     port: address.port,
     get mode() {
       return mode;
+    },
+    get accepted() {
+      return accepted;
     },
     cut() {
       mode = 'cut';

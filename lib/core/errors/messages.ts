@@ -101,7 +101,30 @@ export const storeRejectedMessage = (
   `(${causeText(cause)}): ${REJECTION_REMEDIES[reason]}. Retrying will not help until then.`;
 
 /** @internal */
+export const storeOutageMessage = (operation: string, cause: unknown): string =>
+  `The lock store (etcd) is failing ${operation}: ${causeText(cause)}. zzlock keeps trying; held ` +
+  'locks are reported lost if it does not recover within their TTL. (Logged once per outage.)';
+
+/** @internal */
+export const storeRecoveredMessage = (operation: string, failures: number): string =>
+  `The lock store (etcd) answers ${operation} again, after ${failures} failed attempt${failures === 1 ? '' : 's'}.`;
+
+/** @internal */
 export const clientClosedMessage = (name: string | undefined): string =>
   `The lock client is closing or closed; it took no new acquisition${
     name === undefined ? '' : ` of lock "${name}"`
   }. Acquire locks before shutdown starts.`;
+
+/** @internal */
+export const memberProbeTimeoutMessage = (timeoutMs: number): string =>
+  `no answer within ${timeoutMs} ms`;
+
+/** @internal */
+export const memberProbeClosedMessage = (): string =>
+  'not probed: the lock client is closing or closed (zzlock is shutting down)';
+
+/** @internal */
+export const observerErrorMessage = (hook: string, error: unknown): string =>
+  `A lock observer's "${hook}" hook threw (${causeText(error).replace(/\s*\n\s*/g, ' ')}). ` +
+  'zzlock ignored it and keeps calling the observer, and will not report this hook of this ' +
+  'observer again: catch errors inside observer hooks.';

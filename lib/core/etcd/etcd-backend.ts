@@ -4,13 +4,20 @@ import { createClosingController } from '../closing-controller.js';
 import { LockClientClosedError } from '../errors/lock-client-closed.error.js';
 import { LockLostError } from '../errors/lock-lost.error.js';
 import { StoreRejectedError } from '../errors/store-rejected.error.js';
-import type { AcquireRequest, LockBackend, LockGrant } from '../lock-backend.js';
+import type {
+  AcquireRequest,
+  LeaseState,
+  LockBackend,
+  LockGrant,
+  StoreMemberHealth,
+} from '../lock-backend.js';
 import type { ResolvedClientOptions } from '../validation.js';
 import { WaitBudget } from '../wait-budget.js';
 import { createEtcdClient } from './etcd-client-factory.js';
 import { queueKey } from './etcd-keys.js';
 import { KeyJanitor, type DeleteJob } from './key-janitor.js';
 import { KeySlots } from './key-slots.js';
+import { probeMember } from './member-probe.js';
 import { type ActiveLease, LeaseSession } from './lease-session.js';
 import {
   type Confirmed,
@@ -30,18 +37,6 @@ import { waitForTurn } from './queue-waiter.js';
 import { storeCall } from './store-call.js';
 import { StoreRetry } from './store-retry.js';
 import { WatchRegistry } from './watch-registry.js';
-
-/** The state of one lease, as health checks report it. */
-export interface LeaseState {
-  /** The TTL the lease was granted with, in seconds. */
-  readonly ttl: number;
-  /** The lease id in hex. */
-  readonly leaseId: string;
-  /** Milliseconds since etcd last confirmed a keepalive. */
-  readonly sinceKeepaliveMs: number;
-  /** True once the library considers it lost. */
-  readonly lost: boolean;
-}
 
 /** Options of {@link EtcdBackend} beyond the client's. */
 export interface EtcdBackendHooks {
@@ -167,6 +162,15 @@ export class EtcdBackend implements LockBackend {
           ]
         : [];
     });
+  }
+
+  /** Probes each configured member through its long-lived client (none is opened or closed). */
+  probeMembers(timeoutMs: number): Promise<StoreMemberHealth[]> {
+    const { endpoints } = this.options;
+    const closing = this.#closing.signal;
+    return Promise.all(
+      endpoints.map((url, i) => probeMember(this.#memberClients[i], url, timeoutMs, closing)),
+    );
   }
 
   acquire(request: AcquireRequest): Promise<LockGrant | null> {

@@ -1,7 +1,13 @@
 import { createClosingController } from '../closing-controller.js';
 import { LockClientClosedError } from '../errors/lock-client-closed.error.js';
 import { LockLostError } from '../errors/lock-lost.error.js';
-import type { AcquireRequest, LockBackend, LockGrant } from '../lock-backend.js';
+import type {
+  AcquireRequest,
+  LeaseState,
+  LockBackend,
+  LockGrant,
+  StoreMemberHealth,
+} from '../lock-backend.js';
 import { WaitBudget } from '../wait-budget.js';
 
 /** One acquisition in a memory queue. */
@@ -86,6 +92,16 @@ export class MemoryBackend implements LockBackend {
         entry.lost.abort(new LockLostError(entry.grant.name, undefined, 'the lock client closed'));
     }
     this.#queues.clear();
+  }
+
+  /** No leases in memory: `[]`. */
+  leaseStates(): LeaseState[] {
+    return [];
+  }
+
+  /** No members in memory: `[]`. */
+  async probeMembers(): Promise<StoreMemberHealth[]> {
+    return [];
   }
 
   #remove(entry: MemoryEntry): void {
