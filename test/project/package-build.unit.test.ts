@@ -14,24 +14,10 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, sep } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-
-/** The repository root: the nearest folder above this file with zzlock's package.json. */
-function repositoryRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (
-    !existsSync(join(dir, 'package.json')) ||
-    !readFileSync(join(dir, 'package.json'), 'utf8').includes('"name": "zzlock"')
-  ) {
-    const parent = dirname(dir);
-    assert.notEqual(parent, dir, 'no zzlock package.json above this file');
-    dir = parent;
-  }
-  return dir;
-}
+import { repositoryRoot } from './repository-root.js';
 
 interface PackageJson {
   main: string;
@@ -41,7 +27,7 @@ interface PackageJson {
   scripts: Record<string, string>;
 }
 
-const root = repositoryRoot();
+const root = repositoryRoot(import.meta.url);
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as PackageJson;
 const CLEAN = 'node scripts/clean-dist.mjs';
 

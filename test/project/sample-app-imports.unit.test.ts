@@ -2,24 +2,10 @@
 // from test/, and the library is reached through its public entry (lib/index.ts) only. Reads the
 // TypeScript sources; starts no etcd.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-
-/** The repository root: the nearest folder above this file with zzlock's package.json. */
-function repositoryRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (
-    !existsSync(join(dir, 'package.json')) ||
-    !readFileSync(join(dir, 'package.json'), 'utf8').includes('"name": "zzlock"')
-  ) {
-    const parent = dirname(dir);
-    assert.notEqual(parent, dir, 'no zzlock package.json above this file');
-    dir = parent;
-  }
-  return dir;
-}
+import { repositoryRoot } from './repository-root.js';
 
 /** Every module specifier in `source`: static and dynamic imports, re-exports, require(). */
 function specifiersOf(source: string): string[] {
@@ -53,7 +39,7 @@ function relativeImports(root: string, dir: string): [string, string, string][] 
 const inside = (path: string, folder: string) => path === folder || path.startsWith(folder + sep);
 
 describe('sample-app imports', () => {
-  const root = repositoryRoot();
+  const root = repositoryRoot(import.meta.url);
   const imports = relativeImports(root, 'sample-app');
 
   it('finds the imports it checks (the scan is not vacuous)', () => {
