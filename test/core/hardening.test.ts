@@ -23,6 +23,7 @@ import {
 } from '../support/index.js';
 
 const pausedHolderScript = fileURLToPath(new URL('./fixtures/paused-holder.js', import.meta.url));
+const pausedWaiterScript = fileURLToPath(new URL('./fixtures/paused-waiter.js', import.meta.url));
 
 /** Sum of etcd's counts of calls refused for permission, whatever the method. */
 const refusedCalls = async (endpoint: string): Promise<number> =>
@@ -224,6 +225,7 @@ describe('keys, leases and shutdown', () => {
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
+    const exited = once(holder, 'exit');
     const lines = createInterface({ input: holder.stdout! })[Symbol.asyncIterator]();
     const next = async () => String((await lines.next()).value);
     const other = open('paused/', { ttl });
@@ -237,10 +239,54 @@ describe('keys, leases and shutdown', () => {
       assert.equal(await next(), 'released true');
       assert.ok(taken.fencingToken > BigInt(held.split(' ')[1]));
       await taken.release();
-      await once(holder, 'exit');
+      await exited;
     } finally {
       holder.kill('SIGKILL');
       await other.close();
+    }
+  });
+
+  it('a waiter paused with "you are next" in hand is not granted once its lease ran out meanwhile', async () => {
+    const ttl = 2;
+    const namespace = 'paused-waiter/';
+    const holder = open(namespace, { ttl });
+    const other = open(namespace, { ttl });
+    const first = await holder.acquire('waited');
+    const waiter = spawn(process.execPath, [pausedWaiterScript], {
+      env: {
+        ...process.env,
+        ZZLOCK_ENDPOINTS: etcd.endpoints.join(','),
+        ZZLOCK_NAMESPACE: namespace,
+        LOCK_NAME: 'waited',
+        LOCK_TTL: String(ttl),
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = once(waiter, 'exit');
+    const lines = createInterface({ input: waiter.stdout! })[Symbol.asyncIterator]();
+    const next = async () => String((await lines.next()).value);
+    try {
+      assert.equal(await next(), 'queued');
+      await waitFor('the waiter to queue', async () => {
+        return (await leftovers(etcd.endpoints, namespace)).keys.length === 2;
+      });
+      await first.release();
+      assert.equal(await next(), 'confirmed'); // and it stopped itself
+      // While it is stopped its lease runs out, and the lock goes to another.
+      const taken = await other.acquire('waited', { waitMs: ttl * 1000 + 3_000 });
+      waiter.kill('SIGCONT');
+      await delay(200);
+      await taken.release();
+      const [, token, aborted] = (await next()).split(' ');
+      assert.ok(
+        BigInt(token) > taken.fencingToken,
+        `granted token ${token} after token ${taken.fencingToken} (a fencing inversion)`,
+      );
+      assert.equal(aborted, 'false');
+      await exited;
+    } finally {
+      waiter.kill('SIGKILL');
+      await Promise.all([holder.close(), other.close()]);
     }
   });
 });

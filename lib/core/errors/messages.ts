@@ -102,7 +102,7 @@ export const storeRejectedMessage = (
 
 /** @internal */
 export const storeOutageMessage = (operation: string, cause: unknown): string =>
-  `The lock store (etcd) is failing ${operation}: ${causeText(cause)}. zzlock keeps trying; held ` +
+  `The lock store (etcd) is failing ${operation}: ${causeText(cause).replace(/\.$/, '')}. zzlock keeps trying; held ` +
   'locks are reported lost if it does not recover within their TTL. (Logged once per outage.)';
 
 /** @internal */
