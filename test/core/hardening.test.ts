@@ -219,6 +219,7 @@ describe('keys, leases and shutdown', () => {
     const holder = spawn(process.execPath, [pausedHolderScript], {
       env: {
         ...process.env,
+        NODE_TEST_CONTEXT: undefined, // a plain process, not a child of the test runner
         ZZLOCK_ENDPOINTS: etcd.endpoints.join(','),
         LOCK_NAME: 'paused',
         LOCK_TTL: String(ttl),
@@ -255,6 +256,7 @@ describe('keys, leases and shutdown', () => {
     const waiter = spawn(process.execPath, [pausedWaiterScript], {
       env: {
         ...process.env,
+        NODE_TEST_CONTEXT: undefined, // a plain process, not a child of the test runner
         ZZLOCK_ENDPOINTS: etcd.endpoints.join(','),
         ZZLOCK_NAMESPACE: namespace,
         LOCK_NAME: 'waited',
