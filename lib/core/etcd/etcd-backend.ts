@@ -138,7 +138,7 @@ export class EtcdBackend implements LockBackend {
   ) {
     this.#client = createEtcdClient(options);
     this.#watches = new WatchRegistry(this.#client);
-    this.#janitor = new KeyJanitor((job) => this.#deleteOnce(job), options.callTimeoutMs);
+    this.#janitor = new KeyJanitor((job) => this.#deleteOnce(job));
     this.#memberClients =
       options.endpoints.length === 1
         ? [this.#client]

@@ -9,8 +9,15 @@ const UNCERTAIN_SWEEPS = 30;
 /** Most delete calls the janitor has in flight at once; more jobs wait their turn. */
 const MAX_CALLS_IN_FLIGHT = 8;
 
-/** First wait before a failed delete is tried again; it doubles up to the call timeout. */
+/** First wait before a failed delete is tried again. */
 const FIRST_RETRY_MS = 100;
+
+/**
+ * Longest wait between two attempts of a delete: a released key still queued blocks every waiter
+ * of its lock, so once etcd is back (a leader election ends) it must go at once, not a backoff of
+ * seconds later. The calls in flight stay bounded by {@link MAX_CALLS_IN_FLIGHT}.
+ */
+const MAX_RETRY_MS = 250;
 
 /** One key to delete. @internal */
 export interface DeleteJob {
@@ -54,11 +61,11 @@ export class KeyJanitor {
 
   /**
    * @param deleteOnce Sends one delete.
-   * @param maxRetryMs Longest wait between two attempts (the call timeout).
+   * @param maxRetryMs Longest wait between two attempts.
    */
   constructor(
     private readonly deleteOnce: DeleteCall,
-    private readonly maxRetryMs: number,
+    private readonly maxRetryMs = MAX_RETRY_MS,
   ) {}
 
   /** Background jobs not yet finished. */

@@ -5,8 +5,12 @@ import type { WaitBudget } from '../wait-budget.js';
 
 /** First backoff after a failed call, in ms; it doubles up to {@link MAX_BACKOFF_MS}. */
 const FIRST_BACKOFF_MS = 50;
-/** Longest backoff: an etcd leader election takes about a second. */
-const MAX_BACKOFF_MS = 1_000;
+/**
+ * Longest backoff. A leader election takes one to two seconds, and a waiter sleeping when it ends
+ * is late by up to its backoff: a 1 s cap made grants resume up to 3.1 s after a leader kill in a
+ * soak. etcd's Go client retries every 25 ms; 250 ms is a few calls per second per waiting acquire.
+ */
+const MAX_BACKOFF_MS = 250;
 
 /**
  * How a waiting acquisition rides out an etcd that does not answer for a while (a leader election,
