@@ -6,20 +6,7 @@
  * @example
  * import { startEtcdCluster, startTcpProxy } from '../support/index.js';
  */
-export {
-  startEtcd,
-  startEtcdCluster,
-  type EtcdCluster,
-  type EtcdClusterOptions,
-  type EtcdServerTlsOptions,
-  type EtcdMember,
-  fetchMemberStatus,
-  isMemberHealthy,
-  type EtcdMemberStatus,
-  getFreePort,
-  getFreePorts,
-  LOOPBACK_HOST,
-} from '../../support/local-etcd/index.js';
+export * from '../../support/local-etcd/index.js';
 export { startTcpProxy, type TcpProxy, type TcpProxyMode } from './tcp-proxy.js';
 export { waitFor } from './wait-for.js';
 export { leftovers } from './etcd-leftovers.js';
