@@ -48,7 +48,11 @@ export class WaitBudget {
 
   /** Settles like `work`, or rejects with the timeout/abort error first. */
   race<T>(work: Promise<T>): Promise<T> {
-    this.check();
+    const expired = this.expired();
+    if (expired) {
+      work.catch(() => undefined); // started already: its failure must not go unhandled
+      return Promise.reject(expired);
+    }
     return new Promise<T>((resolve, reject) => {
       const remaining = this.#deadline - performance.now();
       const timer =

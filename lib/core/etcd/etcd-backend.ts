@@ -190,8 +190,7 @@ export class EtcdBackend implements LockBackend {
       await this.#deleteOnce(job);
       placed.free();
     } catch (error) {
-      // etcd refused (reported once by the store-error hook): retrying cannot help.
-      if (error instanceof StoreRejectedError) return;
+      if (error instanceof StoreRejectedError) return this.#refusedDelete(placed, error);
       this.#track(
         this.#janitor.remove({ ...job, operation: 'release retry' }, true).then((deleted) => {
           if (deleted) placed.free();
@@ -238,6 +237,7 @@ export class EtcdBackend implements LockBackend {
       let placed: PlacedKey;
       try {
         placed = this.#place(queue, await retry.explain(() => budget.race(session.lease())));
+        retry.succeeded();
       } catch (error) {
         await retry.after(error);
         continue;
@@ -259,7 +259,9 @@ export class EtcdBackend implements LockBackend {
       if (waitMs === 0) {
         const revision = decodeTryAcquire(response);
         if (revision === null) {
-          placed.free(); // nothing was written
+          const written = writtenRevision(response); // a late txn of this name, not at the head
+          if (written === undefined) placed.free();
+          else this.#cleanUp(placed, written);
           return null;
         }
         if (!lease.isLost()) return this.#grant(placed, revision, false);
@@ -353,6 +355,18 @@ export class EtcdBackend implements LockBackend {
     );
   }
 
+  /**
+   * etcd refused to delete a key of ours (reported once by the store-error hook): retrying cannot
+   * help, and the key, on a lease this process keeps alive, would block its lock for every process.
+   * So the lease goes: its keepalives stop, it is revoked if etcd allows, and etcd expires it (and
+   * the key) within its TTL otherwise. Locks held on it are signalled lost first.
+   */
+  #refusedDelete(placed: PlacedKey, error: StoreRejectedError): void {
+    placed.lease.markLost(
+      `etcd refused to delete a key of it (${error.reason}), so the lease was let go to expire`,
+    );
+  }
+
   #deleteJob(operation: string, placed: PlacedKey, revision?: bigint): DeleteJob {
     return {
       operation,
@@ -360,6 +374,7 @@ export class EtcdBackend implements LockBackend {
       key: placed.key,
       revision,
       stop: placed.lease.lost,
+      refused: (error) => this.#refusedDelete(placed, error),
     };
   }
 
@@ -431,6 +446,8 @@ export class EtcdBackend implements LockBackend {
         {
           storeError: (operation, error) => this.hooks.storeError?.(operation, error),
           storeRecovered: (operation) => this.hooks.storeRecovered?.(operation),
+          // Its slots exist from the grant on, so a lease no acquisition ever uses goes idle too.
+          leaseGranted: (lease) => void this.#keysOf(lease),
         },
       );
       this.#sessions.set(ttl, session);

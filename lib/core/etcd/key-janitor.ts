@@ -31,6 +31,8 @@ export interface DeleteJob {
   readonly revision?: bigint;
   /** Ends the job when it aborts: the key's lease is lost, and the key goes with it. */
   readonly stop: AbortSignal;
+  /** Told once when etcd refuses the delete (the job then ends). */
+  readonly refused?: (error: StoreRejectedError) => void;
 }
 
 /**
@@ -99,7 +101,7 @@ export class KeyJanitor {
         try {
           await this.#call(job);
         } catch (error) {
-          if (error instanceof StoreRejectedError) return false;
+          if (error instanceof StoreRejectedError) return this.#refused(job, error);
           // Not answered: the next sweep, or the final delete, tries again.
         }
       }
@@ -131,7 +133,7 @@ export class KeyJanitor {
       try {
         return await this.#call(job);
       } catch (error) {
-        if (error instanceof StoreRejectedError) return false; // etcd answered no: stop
+        if (error instanceof StoreRejectedError) return this.#refused(job, error); // etcd said no
       }
       retryMs = Math.min(retryMs * 2, this.maxRetryMs);
       if (!(await this.#pause(job.stop, retryMs))) return false;
@@ -160,6 +162,11 @@ export class KeyJanitor {
     const signal = AbortSignal.any([stop, this.#closing.signal]);
     await delay(ms, undefined, { signal }).catch(() => undefined);
     return !this.#stopped(stop);
+  }
+
+  #refused(job: Omit<DeleteJob, 'revision'>, error: StoreRejectedError): false {
+    job.refused?.(error);
+    return false;
   }
 
   #stopped(stop: AbortSignal): boolean {

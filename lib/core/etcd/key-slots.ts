@@ -29,7 +29,9 @@ export class KeySlots {
   constructor(
     private readonly idleMs = Infinity,
     private readonly onIdle: () => void = () => undefined,
-  ) {}
+  ) {
+    this.#armIdleTimer(); // a lease no acquisition ever uses goes idle too
+  }
 
   /** Slots in use, over every lock: held, waiting and not yet deleted keys. */
   get inUse(): number {
@@ -55,10 +57,13 @@ export class KeySlots {
     slots.free.push(slot);
     this.#inUse -= 1;
     if (slots.free.length === slots.next) this.#locks.delete(lock);
-    if (this.#inUse === 0 && this.idleMs !== Infinity) {
-      this.#idleTimer = setTimeout(this.onIdle, this.idleMs);
-      this.#idleTimer.unref();
-    }
+    if (this.#inUse === 0) this.#armIdleTimer();
+  }
+
+  #armIdleTimer(): void {
+    if (this.idleMs === Infinity) return;
+    this.#idleTimer = setTimeout(this.onIdle, this.idleMs);
+    this.#idleTimer.unref();
   }
 
   /** Stops the idle timer (the lease is gone). */

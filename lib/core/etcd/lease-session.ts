@@ -1,5 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { EtcdLeaseInvalidError, type Etcd3 } from 'etcd3';
+import { StoreRejectedError } from '../errors/store-rejected.error.js';
+import { LockClientClosedError } from '../errors/lock-client-closed.error.js';
 import { storeCall } from './store-call.js';
 
 /**
@@ -20,6 +22,8 @@ export interface LeaseHooks {
   storeError(operation: string, error: unknown): void;
   /** A call succeeded after failing: the outage of `operation` is over. */
   storeRecovered(operation: string): void;
+  /** A lease was granted (before any acquisition uses it). */
+  leaseGranted(lease: ActiveLease): void;
 }
 
 /**
@@ -64,8 +68,6 @@ export class ActiveLease {
   #confirmedAt: number;
   #lostTimer?: NodeJS.Timeout;
   #renewTimer?: NodeJS.Timeout;
-  /** Keepalives failed in a row (an outage while above 0). */
-  #failures = 0;
 
   /**
    * @param members One client per etcd member, to renew through (a single client is fine).
@@ -73,6 +75,8 @@ export class ActiveLease {
    * @param ttl Granted TTL in seconds.
    * @param grantSentAt When the grant was sent (performance.now()): the first confirmation.
    * @param hooks Told of failed keepalives and of their recovery.
+   * @param outage Shared by the leases of one session: an outage that outlived a lease ends with
+   *   the next lease's first confirmed keepalive.
    */
   constructor(
     private readonly members: readonly Etcd3[],
@@ -80,6 +84,7 @@ export class ActiveLease {
     readonly ttl: number,
     grantSentAt: number,
     private readonly hooks: LeaseHooks,
+    private readonly outage: { failing: boolean } = { failing: false },
   ) {
     // Every lock held or waited for on this lease listens to `lost`: thousands are normal.
     setMaxListeners(0, this.#lost.signal);
@@ -124,11 +129,13 @@ export class ActiveLease {
     this.#lost.abort(detail);
   }
 
-  /** Stops renewing and revokes the lease, deleting every key attached to it, within `timeoutMs`. */
-  async revoke(timeoutMs: number): Promise<void> {
+  /**
+   * Stops renewing and revokes the lease, deleting every key attached to it, within `timeoutMs`,
+   * through `client` (one that fails over between members, so one member down costs nothing).
+   */
+  async revoke(client: Etcd3, timeoutMs: number): Promise<void> {
     this.#stop();
     if (!this.#lost.signal.aborted) this.#lost.abort('the lease was revoked');
-    const [client] = this.members;
     await storeCall('lease revoke', undefined, timeoutMs, async () => {
       try {
         await client.leaseClient.leaseRevoke({ ID: this.id });
@@ -160,16 +167,21 @@ export class ActiveLease {
         return;
       }
       this.#confirmedAt = Math.max(this.#confirmedAt, sentAt);
-      if (this.#failures > 0) {
-        this.#failures = 0;
+      if (this.outage.failing) {
+        this.outage.failing = false;
         this.hooks.storeRecovered('lease keepalive');
       }
       this.#scheduleLoss();
       this.#scheduleRenewal(this.#intervalMs);
     } catch (error) {
       if (this.#lost.signal.aborted) return;
-      this.#failures += 1;
+      this.outage.failing = true;
       this.hooks.storeError('lease keepalive', error);
+      if (error instanceof StoreRejectedError) {
+        // etcd answered no: not the member's fault, and asking again at once will not help.
+        this.#scheduleRenewal(this.#attemptTimeoutMs);
+        return;
+      }
       this.#member = (this.#member + 1) % this.members.length;
       this.#scheduleRenewal(KEEPALIVE_RETRY_MS);
     }
@@ -204,6 +216,9 @@ export class ActiveLease {
 export class LeaseSession {
   #current?: Promise<ActiveLease>;
   readonly #all = new Set<ActiveLease>();
+  #closed = false;
+  /** Whether keepalives of this session's leases are failing now (across leases). */
+  readonly #outage = { failing: false };
 
   /**
    * @param client The client leases are granted through.
@@ -242,8 +257,9 @@ export class LeaseSession {
     }
   }
 
-  /** Revokes every lease this session granted, deleting their keys. */
+  /** Revokes every lease this session granted, deleting their keys; later grants are revoked at once. */
   async revokeAll(): Promise<void> {
+    this.#closed = true;
     const leases = [...this.#all];
     this.#all.clear();
     this.#current = undefined;
@@ -270,8 +286,14 @@ export class LeaseSession {
       this.hooks.storeError('lease grant', error);
       throw error;
     }
-    const active = new ActiveLease(this.members, ID, this.ttl, sentAt, this.hooks);
+    const active = new ActiveLease(this.members, ID, this.ttl, sentAt, this.hooks, this.#outage);
+    if (this.#closed) {
+      // Granted after close() took its list of leases: revoke it now, not a TTL from now.
+      void this.#revoke(active);
+      throw new LockClientClosedError();
+    }
     this.#all.add(active);
+    this.hooks.leaseGranted(active);
     active.lost.addEventListener(
       'abort',
       () => {
@@ -288,7 +310,7 @@ export class LeaseSession {
   /** Revokes `lease`; a failure is reported, never thrown (etcd expires the lease anyway). */
   async #revoke(lease: ActiveLease): Promise<void> {
     try {
-      await lease.revoke(this.callTimeoutMs);
+      await lease.revoke(this.client, this.callTimeoutMs);
     } catch (error) {
       this.hooks.storeError('lease revoke', error);
     }

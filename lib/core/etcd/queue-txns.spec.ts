@@ -57,10 +57,19 @@ describe('queue txns', () => {
     const txn = tryAcquireTxn(queue, key, value, '7');
     assert.equal(txn.compare?.[0].create_revision, 0);
     assert.deepEqual(txn.success, [{ request_put: { key, value, lease: '7' } }]);
-    assert.deepEqual(txn.failure, [{ request_range: { key } }]);
+    assert.deepEqual(txn.failure, [
+      { request_range: { key } },
+      { request_range: { ...lastKeyRange(queue), sort_order: 'Ascend' } },
+    ]);
     assert.equal(decodeTryAcquire(reply(true, 42)), 42n);
-    assert.equal(decodeTryAcquire(reply(false, 50, [{ kvs: [{ create_revision: '42' }] }])), 42n);
-    assert.equal(decodeTryAcquire(reply(false, 50, [{ kvs: [] }])), null);
+    const own = { create_revision: '42' };
+    // A retried txn whose first attempt put the key: it is the head, a grant.
+    assert.equal(decodeTryAcquire(reply(false, 50, [{ kvs: [own] }, { kvs: [own] }])), 42n);
+    // A key of this name behind another holder's (a late txn): held, and ours to clean up.
+    const behind = reply(false, 50, [{ kvs: [own] }, { kvs: [{ create_revision: '40' }] }]);
+    assert.equal(decodeTryAcquire(behind), null);
+    assert.equal(writtenRevision(behind), 42n);
+    assert.equal(decodeTryAcquire(reply(false, 50, [{ kvs: [] }, { kvs: [own] }])), null);
   });
 
   it('enqueue reads the tail before its put, and counts the keys ahead', () => {

@@ -60,7 +60,9 @@ function createdAt(key: Buffer, revision: bigint | 0): ICompare {
 }
 
 /**
- * Puts `key` if the queue is empty; else reads `key` (a retried txn that had succeeded finds it).
+ * Puts `key` if the queue is empty; else reads `key` and the head of the queue. A retried txn
+ * whose first attempt succeeded finds its key at the head; a key of that name found anywhere else
+ * (an earlier txn of the name that committed late) is no grant.
  * @internal
  */
 export function tryAcquireTxn(
@@ -79,15 +81,27 @@ export function tryAcquireTxn(
   return {
     compare: [queueIsEmpty],
     success: [{ request_put: { key, value, lease: leaseId } }],
-    failure: [{ request_range: { key } }],
+    failure: [{ request_range: { key } }, { request_range: firstKeyRange(queue) }],
   };
 }
 
-/** The fencing token of a {@link tryAcquireTxn}, or `null` when the lock is held. @internal */
+/** The oldest key of the queue (by create revision), keys only: the holder. @internal */
+export function firstKeyRange(queue: Queue): IRangeRequest {
+  return { ...lastKeyRange(queue), sort_order: 'Ascend' };
+}
+
+/**
+ * The fencing token of a {@link tryAcquireTxn}, or `null` when the lock is held (by another key:
+ * one of ours found behind the head must be cleaned up, see {@link writtenRevision}).
+ * @internal
+ */
 export function decodeTryAcquire(response: ITxnResponse): bigint | null {
   if (response.succeeded) return BigInt(response.header.revision);
   const own = response.responses[0]?.response_range.kvs[0];
-  return own ? BigInt(own.create_revision) : null;
+  const head = response.responses[1]?.response_range.kvs[0];
+  return own && head && own.create_revision === head.create_revision
+    ? BigInt(own.create_revision)
+    : null;
 }
 
 /**
