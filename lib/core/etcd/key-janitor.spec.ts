@@ -67,4 +67,27 @@ describe('KeyJanitor', () => {
     assert.deepEqual(new Set(await Promise.all([...same, ...many])), new Set([true]));
     assert.ok(most <= 8, `${most} calls at once`);
   });
+
+  it('a job that stops while waiting for its turn passes the turn on', async () => {
+    const release: (() => void)[] = [];
+    const janitor = new KeyJanitor(
+      (job) =>
+        job.key.toString().startsWith('slow')
+          ? new Promise<void>((resolve) => release.push(resolve))
+          : Promise.resolve(),
+      10,
+    );
+    const slow = Array.from({ length: 8 }, (_, i) => janitor.remove(job(`slow${i}`)));
+    const lease = new AbortController(); // the lease of the jobs that will stop
+    const stopping = Array.from({ length: 10 }, (_, i) =>
+      janitor.remove(job(`stopping${i}`, lease.signal)),
+    );
+    const last = janitor.remove(job('last'));
+    await new Promise((resolve) => setImmediate(resolve));
+    lease.abort();
+    for (const done of release.splice(0)) done(); // 8 turns free up, all handed to stopped jobs
+    assert.deepEqual(await Promise.all(slow), Array(8).fill(true));
+    assert.deepEqual(await Promise.all(stopping), Array(10).fill(false));
+    assert.equal(await last, true);
+  });
 });

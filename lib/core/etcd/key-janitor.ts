@@ -144,7 +144,13 @@ export class KeyJanitor {
   async #call(job: DeleteJob): Promise<boolean> {
     while (this.#callsInFlight >= MAX_CALLS_IN_FLIGHT) {
       await new Promise<void>((resolve) => this.#turns.push(resolve));
-      if (this.#stopped(job.stop)) return false;
+      if (this.#stopped(job.stop)) {
+        // The turn freed by a finished call was handed to this job: pass it on, or the jobs still
+        // waiting would wait until some other call ends (seen in a soak: every lock stalled 30 s,
+        // the released keys undeleted, after the leases of waiting jobs were lost).
+        this.#turns.shift()?.();
+        return false;
+      }
     }
     this.#callsInFlight += 1;
     try {
