@@ -82,6 +82,12 @@ export interface EtcdClusterOptions {
    * @default undefined (plain HTTP)
    */
   tls?: EtcdServerTlsOptions;
+  /**
+   * Keeps every member's log at info level in `<logDir>/<member name>.log` (appended to across
+   * restarts), to see what Raft did during a fault run. The harness does not remove it.
+   * @default undefined (errors only, the last few KiB kept for failure messages)
+   */
+  logDir?: string;
 }
 
 /** TLS of a harness member's client port: PEM file paths, passed to etcd as they are. */
@@ -225,7 +231,15 @@ async function launchCluster(
       ...['--listen-peer-urls', plan.peerUrl, '--initial-advertise-peer-urls', plan.peerUrl],
       ...['--initial-cluster', initialCluster, '--initial-cluster-state', 'new'],
       ...['--initial-cluster-token', clusterToken],
-      ...['--logger', 'zap', '--log-level', 'error', '--log-outputs', 'stderr'],
+      ...['--logger', 'zap'],
+      ...(options.logDir === undefined
+        ? ['--log-level', 'error', '--log-outputs', 'stderr']
+        : [
+            '--log-level',
+            'info',
+            '--log-outputs',
+            `stderr,${join(options.logDir, `${plan.name}.log`)}`,
+          ]),
       ...(tls === undefined ? [] : clientTlsArgs(tls, plan.metricsUrl)),
       ...(options.extraArgs ?? []),
     ];

@@ -427,7 +427,7 @@ export function summarizeFault(
         );
       }
       line =
-        `${title} SIGKILL: grants resumed ${resumeMs === undefined ? 'never' : `${ms(resumeMs)} after`} ` +
+        `${title} SIGKILL: new etcd leader ${fault.electedAt === undefined ? 'not seen' : `${ms(fault.electedAt - fault.startedAt)} after`}, grants resumed ${resumeMs === undefined ? 'never' : `${ms(resumeMs)} after`} ` +
         `(first grant of an acquire started after the kill; limit ${ms(limit)}) ${verdict}; ` +
         `first grant of any kind ${any === undefined ? 'never' : `${ms(any.grantedAt - fault.startedAt)} after`}; ` +
         `${lostInWindow} locks lost`;

@@ -103,6 +103,11 @@ export interface FaultRecord {
   readonly grantId?: string;
   /** For a fault on a lock holder: the lock it held. */
   readonly name?: string;
+  /**
+   * For a leader kill: when the surviving members first reported a new leader (polled every
+   * 50 ms), so a slow grant can be told apart from a slow election.
+   */
+  electedAt?: number;
 }
 
 /** A worker process the orchestrator SIGKILLed, and when. */

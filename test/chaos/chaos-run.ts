@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -137,8 +138,15 @@ export async function runChaos(options: ChaosRunOptions = {}): Promise<ChaosRunR
     for (const member of cluster?.members ?? [])
       if (member.pid !== undefined) etcdPids.add(member.pid);
   };
+  // The members' info logs: kept when the run fails, to show what Raft did around a fault.
+  const etcdLogDir = await mkdtemp(join(tmpdir(), 'zzlock-chaos-etcd-logs-'));
+  let keepEtcdLogs = false;
   try {
-    cluster = await startEtcdCluster({ members: 3, extraArgs: [...(options.etcdArgs ?? [])] });
+    cluster = await startEtcdCluster({
+      members: 3,
+      extraArgs: [...(options.etcdArgs ?? [])],
+      logDir: etcdLogDir,
+    });
     notePids();
     for (const member of cluster.members) proxies.push(await startTcpProxy(member.clientUrl));
     store = await startFencingStore();
@@ -188,6 +196,8 @@ export async function runChaos(options: ChaosRunOptions = {}): Promise<ChaosRunR
       log(`[chaos] the run stalled: ${String(error)}`);
       for (const line of pool.describe()) log(`[chaos]   ${line}`);
       for (const line of await describeQueues(cluster.endpoints)) log(`[chaos]   ${line}`);
+      log(`[chaos] etcd members' logs kept in ${etcdLogDir}`);
+      keepEtcdLogs = true;
       throw error;
     }
     await pool.stopAll();
@@ -229,6 +239,8 @@ export async function runChaos(options: ChaosRunOptions = {}): Promise<ChaosRunR
       const file = join(tmpdir(), `zzlock-chaos-history-${process.pid}-${Date.now()}.json`);
       writeFileSync(file, JSON.stringify(history, jsonReplacer, 1));
       lines.push(`[chaos] history written to ${file}`);
+      lines.push(`[chaos] etcd members' logs kept in ${etcdLogDir}`);
+      keepEtcdLogs = true;
     }
     for (const line of lines) log(line);
     return {
@@ -244,6 +256,7 @@ export async function runChaos(options: ChaosRunOptions = {}): Promise<ChaosRunR
     await Promise.all(proxies.map((proxy) => proxy.close()));
     await store?.close();
     await cluster?.stop();
+    if (!keepEtcdLogs) await rm(etcdLogDir, { recursive: true, force: true });
   }
 }
 
@@ -401,11 +414,16 @@ class FaultInjector {
     const startedAt = chaosClockMs();
     await this.cluster.kill(leader);
     const fault = this.#record('leader-kill', leader.name, startedAt);
+    const elected = this.cluster.leader(15_000).then(
+      () => (fault.electedAt = chaosClockMs()),
+      () => undefined,
+    );
     await waitFor(
       'a grant after the leader kill',
       () => this.pool.grantList().some((grant) => grant.requestedAt >= startedAt),
       15_000,
     ).catch(() => undefined);
+    await elected;
     await this.cluster.restart(leader);
     fault.healedAt = chaosClockMs();
     this.started();
