@@ -16,6 +16,7 @@ export type {
 export type {
   AcquireRequest,
   LeaseState,
+  LockMode,
   LockBackend,
   LockGrant,
   StoreMemberHealth,

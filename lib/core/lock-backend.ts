@@ -1,7 +1,24 @@
+/**
+ * How a lock is held, one grant rule over the same FIFO queue:
+ * - `exclusive`: one holder at a time (a mutex); granted when nothing is ahead of it;
+ * - `semaphore`: up to `permits` holders at once; granted when fewer than `permits` are ahead;
+ * - `shared`: held together with other shared holders; granted when no exclusive request is
+ *   ahead of it (so a shared request that arrives after a waiting exclusive one waits behind it).
+ */
+export type LockMode = 'exclusive' | 'semaphore' | 'shared';
+
 /** What a backend is asked for; every field is already validated. */
 export interface AcquireRequest {
   /** The lock name. */
   readonly name: string;
+  /** The grant rule. */
+  readonly mode: LockMode;
+  /**
+   * Holders allowed at once: 1 for `exclusive` and `shared` (a shared request counts as one of
+   * the lock's single exclusive-or-shared permit), 2 or more for `semaphore`. Every holder of a
+   * name must ask for the same number, else the backend rejects with `LockConfigError`.
+   */
+  readonly permits: number;
   /** Lease TTL in seconds. */
   readonly ttl: number;
   /** How long to wait in ms; `0` means "try once", `Infinity` "until granted or aborted". */
@@ -14,6 +31,8 @@ export interface AcquireRequest {
 export interface LockGrant {
   /** The lock name. */
   readonly name: string;
+  /** The grant rule it was granted under. */
+  readonly mode: LockMode;
   /** Strictly increasing across grants of one name. */
   readonly fencingToken: bigint;
   /** Aborted with a `LockLostError` when the backend decides the lock is lost. */

@@ -344,6 +344,8 @@ export class LockManager {
     try {
       grant = await this.backend.acquire({
         name,
+        mode: 'exclusive',
+        permits: 1,
         ttl,
         waitMs,
         signal:

@@ -9,6 +9,7 @@ import type {
   LeaseState,
   LockBackend,
   LockGrant,
+  LockMode,
   StoreMemberHealth,
 } from '../lock-backend.js';
 import type { ResolvedClientOptions } from '../validation.js';
@@ -83,6 +84,10 @@ class EtcdGrant implements LockGrant {
 
   get name(): string {
     return this.placed.queue.name;
+  }
+
+  get mode(): LockMode {
+    return 'exclusive';
   }
 
   get owner(): string {

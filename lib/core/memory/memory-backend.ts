@@ -46,6 +46,7 @@ export class MemoryBackend implements LockBackend {
     const entry: MemoryEntry = {
       grant: {
         name,
+        mode: request.mode,
         fencingToken: ++this.#lastToken,
         lost: lost.signal,
         waited: false,
