@@ -20,13 +20,13 @@ export const ZZLOCK_DEFAULTS = {
    * keepalives stop, in ms. The next acquisition grants a fresh lease (one more round trip).
    */
   leaseIdleMs: 60_000,
-  /** How long a lock name's shared watch stays open after its last waiter, in ms. */
-  watchLingerMs: 30_000,
   /**
-   * How often a waiter re-reads the queue without a watch event, in ms: the safety net for a
-   * watch stream stuck on a frozen or cut-off member. Normal handoffs are event-driven.
+   * How long a waiter goes without a watch event before it reads the queue again, in ms: the
+   * safety net for a watch stream stuck on a frozen or cut-off member. Handoffs are event-driven.
    */
   waiterRecheckMs: 2_000,
+  /** The longest a waiter goes without reading, in ms: the recheck doubles up to it while quiet. */
+  waiterRecheckMaxMs: 16_000,
   /**
    * Label of the events (and metric series) of a call that gives no `label`: one constant, so a
    * per-entity name (`order:123`) never becomes a label of its own. `@Locked` gives its declared

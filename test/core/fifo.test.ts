@@ -1,11 +1,11 @@
-// Fairness without a herd: waiters from several clients are granted in arrival order, each client
-// holds one shared watch per lock name (not one per waiter), and a release wakes only the next
-// waiter: a cascade of K grants costs about K queue re-reads, not K²/2.
+// Fairness without a herd: waiters from several clients are granted in arrival order, each waiter
+// watches only the key just ahead of it (no client hears of handoffs that are not its own), and a
+// release wakes only the next waiter: a cascade of K grants costs about K queue reads, not K²/2.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { Etcd3 } from 'etcd3';
 import { LockClient, type LockHandle } from '../../lib/core/index.js';
-import { startEtcd, type EtcdCluster } from '../support/index.js';
+import { startEtcd, waitFor, type EtcdCluster } from '../support/index.js';
 
 const namespace = 'fifo/';
 let etcd: EtcdCluster;
@@ -26,7 +26,7 @@ async function etcdMetric(pattern: RegExp): Promise<number> {
 const txnCount = () => etcdMetric(/^grpc_server_handled_total\{.*grpc_method="Txn".*\}/);
 const watcherCount = () => etcdMetric(/^etcd_debugging_mvcc_watcher_total /);
 
-it('grants in arrival order across clients, with one watch per client and no herd', async () => {
+it('grants in arrival order across clients, each waiter watching the key ahead, no herd', async () => {
   const inspector = new Etcd3({ hosts: etcd.endpoints });
   const holderClient = new LockClient({ endpoints: etcd.endpoints, namespace });
   const clients = [0, 1].map(() => new LockClient({ endpoints: etcd.endpoints, namespace }));
@@ -55,7 +55,12 @@ it('grants in arrival order across clients, with one watch per client and no her
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     }
-    assert.equal(await watcherCount(), 2, 'one watch per client for the lock, not one per waiter');
+    // Each waiter watches the two keys just ahead of it (the first: the holder only), and nothing
+    // else: no prefix watch that would tell every client of every handoff.
+    await waitFor(
+      'every waiter to watch the keys ahead',
+      async () => (await watcherCount()) === 2 * WAITERS - 1,
+    );
 
     const txnsBefore = await txnCount();
     await holder.release();

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { Etcd3, ITxnResponse } from 'etcd3';
 import { createClosingController } from '../closing-controller.js';
 import { LockClientClosedError } from '../errors/lock-client-closed.error.js';
+import { LockConfigError } from '../errors/lock-config.error.js';
 import { LockLostError } from '../errors/lock-lost.error.js';
 import { StoreRejectedError } from '../errors/store-rejected.error.js';
 import type {
@@ -16,15 +17,18 @@ import type { ResolvedClientOptions } from '../validation.js';
 import { WaitBudget } from '../wait-budget.js';
 import { createEtcdClient } from './etcd-client-factory.js';
 import { queueKey } from './etcd-keys.js';
+import { type GrantRule, grantRuleOf, keyValue } from './grant-rule.js';
 import { KeyJanitor, type DeleteJob } from './key-janitor.js';
 import { KeySlots } from './key-slots.js';
 import { probeMember } from './member-probe.js';
 import { type ActiveLease, LeaseSession } from './lease-session.js';
 import {
+  type Blocker,
   type Confirmed,
   type Queue,
   type TxnRequest,
   confirmTxn,
+  oldestBlocker,
   decodeConfirm,
   decodeEnqueue,
   decodeTryAcquire,
@@ -57,6 +61,7 @@ interface LeaseKeys {
 class PlacedKey {
   constructor(
     readonly queue: Queue,
+    readonly rule: GrantRule,
     readonly key: Buffer,
     readonly owner: LeaseKeys,
     readonly slot: number,
@@ -87,7 +92,7 @@ class EtcdGrant implements LockGrant {
   }
 
   get mode(): LockMode {
-    return 'exclusive';
+    return this.placed.rule.mode;
   }
 
   get owner(): string {
@@ -128,7 +133,7 @@ export class EtcdBackend implements LockBackend {
   readonly #held = new Set<EtcdGrant>();
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #closing = createClosingController();
-  readonly #value = Buffer.from(`${hostname()}:${process.pid}`);
+  readonly #owner = `${hostname()}:${process.pid}`;
   /** The key slots of each lease in use; forgotten with the lease. */
   readonly #keys = new WeakMap<ActiveLease, LeaseKeys>();
   #closed?: Promise<void>;
@@ -235,24 +240,28 @@ export class EtcdBackend implements LockBackend {
     );
     budget.check();
     const queue = queueOf(this.options.namespace, name);
+    const rule = grantRuleOf(request.mode, request.permits);
+    const value = keyValue(this.#owner, rule);
     const session = this.#session(ttl);
     const retry = new StoreRetry(budget);
+    // One permit (exclusive, shared): a busy lock is told by a compare, with nothing written.
+    const tryOnly = waitMs === 0 && rule.permits === 1;
 
     for (;;) {
       let placed: PlacedKey;
       try {
-        placed = this.#place(queue, await retry.explain(() => budget.race(session.lease())));
+        placed = this.#place(queue, rule, await retry.explain(() => budget.race(session.lease())));
         retry.succeeded();
       } catch (error) {
         await retry.after(error);
         continue;
       }
       const { key, lease } = placed;
-      const value = this.#value;
       let response: ITxnResponse;
       try {
-        const txn = waitMs === 0 ? tryAcquireTxn : enqueueTxn;
-        response = await this.#settle(budget, retry, txn(queue, key, value, lease.id), placed);
+        const txn = tryOnly ? tryAcquireTxn : enqueueTxn;
+        const request = txn(queue, rule, key, value, lease.id);
+        response = await this.#settle(budget, retry, request, placed);
         retry.succeeded();
       } catch (error) {
         // A lease lost just as we used it fails the put: take a fresh lease and try again.
@@ -261,12 +270,14 @@ export class EtcdBackend implements LockBackend {
         continue;
       }
 
-      if (waitMs === 0) {
+      if (tryOnly) {
         const revision = decodeTryAcquire(response);
         if (revision === null) {
           const written = writtenRevision(response); // a late txn of this name, not at the head
           if (written === undefined) placed.free();
           else this.#cleanUp(placed, written);
+          const holder = oldestBlocker(response);
+          if (holder !== undefined) this.#agree(placed, [holder]);
           return null;
         }
         if (!lease.isLost()) return this.#grant(placed, revision, false);
@@ -275,38 +286,85 @@ export class EtcdBackend implements LockBackend {
       }
 
       const enqueued = decodeEnqueue(response);
-      const waited = enqueued.predecessor !== null;
-      let granted = !waited;
-      if (waited) {
-        try {
+      const { blockers } = enqueued;
+      let granted = false;
+      try {
+        if (blockers !== undefined) {
+          this.#agree(placed, blockers);
+          granted = rule.isGranted(blockers.length);
+        }
+        if (!granted && waitMs === 0) {
+          // A semaphore's try: the txn read what blocks us (or, retried, we read it now).
+          const read =
+            blockers === undefined ? await this.#tryConfirm(placed, enqueued, retry) : 'busy';
+          if (read === 'granted' && !lease.isLost()) {
+            return this.#grant(placed, enqueued.revision, false);
+          }
+          this.#cleanUp(placed, enqueued.revision);
+          if (read === 'gone') continue;
+          return null;
+        }
+        if (!granted) {
           granted = await waitForTurn({
-            queue,
-            key,
+            rule,
             lease,
             enqueued,
             budget,
             retry,
             watches: this.#watches,
-            confirm: (q, k, revision) => this.#confirm(q, k, revision),
+            confirm: () => this.#confirm(placed, enqueued.revision),
+            agree: (found) => this.#agree(placed, found),
           });
-        } catch (error) {
-          this.#cleanUp(placed, enqueued.revision);
-          throw error;
+          // Judged by the clock now, not by a timer that a pause may have held up: a confirm
+          // read answered before a pause is no grant after it.
+          if (granted && !lease.isLost()) return this.#grant(placed, enqueued.revision, true);
+        } else if (!lease.isLost()) {
+          return this.#grant(placed, enqueued.revision, false);
         }
+      } catch (error) {
+        this.#cleanUp(placed, enqueued.revision);
+        throw error;
       }
-      // Judged by the clock now, not by a timer that a pause may have held up: a confirm read
-      // answered before a pause is no grant after it.
-      if (granted && !lease.isLost()) return this.#grant(placed, enqueued.revision, waited);
       // Our key or our lease vanished while waiting: queue again with a fresh key.
       this.#cleanUp(placed, enqueued.revision);
     }
   }
 
-  /** Takes a key name on `lease` for `queue`. */
-  #place(queue: Queue, lease: ActiveLease): PlacedKey {
+  /** One confirm read for a semaphore's try whose enqueue txn did not say what blocks it. */
+  async #tryConfirm(
+    placed: PlacedKey,
+    enqueued: { readonly revision: bigint },
+    retry: StoreRetry,
+  ): Promise<'granted' | 'busy' | 'gone'> {
+    const read = await retry.explain(() => this.#confirm(placed, enqueued.revision));
+    if (read === 'gone') return 'gone';
+    this.#agree(placed, read.blockers);
+    return placed.rule.isGranted(read.blockers.length) ? 'granted' : 'busy';
+  }
+
+  /**
+   * Every holder of a name must ask for the same permits (a mutex and a shared lock: 1): a key
+   * put with other permits is a caller's mistake, never a reason to admit more holders.
+   */
+  #agree(placed: PlacedKey, blockers: readonly Blocker[]): void {
+    const { rule, queue } = placed;
+    const other = blockers.find((blocker) => blocker.permits !== rule.permits);
+    if (other === undefined) return;
+    throw new LockConfigError(
+      'permits',
+      `lock '${queue.name}' is held or awaited with permits ${other.permits}, but this ` +
+        `request asked for permits ${rule.permits} (a mutex and a shared lock count as 1): every ` +
+        `holder of a name must ask for the same number`,
+      rule.permits,
+    );
+  }
+
+  /** Takes a key name on `lease` for `queue`, under the prefix of `rule`'s keys. */
+  #place(queue: Queue, rule: GrantRule, lease: ActiveLease): PlacedKey {
     const owner = this.#keysOf(lease);
     const slot = owner.slots.take(queue.name);
-    return new PlacedKey(queue, queueKey(queue.prefix, lease.hex, slot), owner, slot);
+    const key = queueKey(rule.keyPrefix(queue.prefix), lease.hex, slot);
+    return new PlacedKey(queue, rule, key, owner, slot);
   }
 
   /**
@@ -413,8 +471,11 @@ export class EtcdBackend implements LockBackend {
     }
   }
 
-  async #confirm(queue: Queue, key: Buffer, revision: bigint): Promise<Confirmed> {
-    return decodeConfirm(await this.#txn('acquire', queue.name, confirmTxn(queue, key, revision)));
+  async #confirm(placed: PlacedKey, revision: bigint): Promise<Confirmed> {
+    const { queue, rule, key } = placed;
+    return decodeConfirm(
+      await this.#txn('acquire', queue.name, confirmTxn(queue, rule, key, revision)),
+    );
   }
 
   #txn(operation: string, name: string, request: TxnRequest): Promise<ITxnResponse> {

@@ -10,21 +10,40 @@ import {
   decodeTryAcquire,
   deleteTxn,
   enqueueTxn,
-  lastKeyRange,
+  oldestBlocker,
   queueOf,
   tryAcquireTxn,
   writtenRevision,
 } from './queue-txns.js';
+import { grantRuleOf, keyValue, newestKeys, permitsOf, sharedRange } from './grant-rule.js';
 
 const queue = queueOf('ns/', 'a/b');
 const key = Buffer.from('ns/a%2Fb/694d.0');
 const value = Buffer.from('host:1');
 
+const exclusive = grantRuleOf('exclusive', 1);
+const semaphore = grantRuleOf('semaphore', 3);
+const shared = grantRuleOf('shared', 1);
+
+/** A queue key as a range returns it. */
+function kv(createRevision: string, owner = 'host:2') {
+  return {
+    key: Buffer.from(`ns/a%2Fb/1.${createRevision}`),
+    create_revision: createRevision,
+    value: Buffer.from(owner),
+  };
+}
+
+/** The blocker a {@link kv} decodes to. */
+function blocker(createRevision: string) {
+  return { key: kv(createRevision).key, revision: BigInt(createRevision), permits: 1 };
+}
+
 /** A txn reply with the fields the decoders read. */
 function reply(
   succeeded: boolean,
   revision: number,
-  ranges: { kvs: { create_revision: string }[]; count?: string }[] = [],
+  ranges: { kvs: ReturnType<typeof kv>[]; count?: string }[] = [],
 ): ITxnResponse {
   return {
     succeeded,
@@ -41,74 +60,128 @@ describe('queue txns', () => {
     assert.equal(queue.end.toString(), 'ns/a%2Fb0');
   });
 
-  it('reads the newest key, keys only, optionally older than a revision', () => {
-    assert.deepEqual(lastKeyRange(queue), {
-      key: queue.prefix,
-      range_end: queue.end,
+  it('reads the newest keys a rule needs, optionally older than a revision', () => {
+    const range = { key: queue.prefix, range_end: queue.end };
+    assert.deepEqual(newestKeys(range, 1), {
+      ...range,
       sort_target: 'Create',
       sort_order: 'Descend',
       limit: 1,
-      keys_only: true,
     });
-    assert.equal(lastKeyRange(queue, 10n).max_create_revision, '9');
+    assert.equal(newestKeys(range, 3, 10n).max_create_revision, '9');
   });
 
-  it('tryAcquire puts the key only on an empty queue, and finds its own key on a retry', () => {
-    const txn = tryAcquireTxn(queue, key, value, '7');
+  it('keeps shared keys under r/, and their blockers (the other keys) in one range', () => {
+    assert.deepEqual(exclusive.keyPrefix(queue.prefix), queue.prefix);
+    assert.equal(shared.keyPrefix(queue.prefix).toString(), 'ns/a%2Fb/r/');
+    assert.deepEqual(exclusive.blockerRange(queue.prefix, queue.end), {
+      key: queue.prefix,
+      range_end: queue.end,
+    });
+    const readers = shared.blockerRange(queue.prefix, queue.end);
+    assert.equal(readers.key.toString(), 'ns/a%2Fb/');
+    assert.equal(readers.range_end.toString(), 'ns/a%2Fb/r/');
+    // Lease ids are lower-case hex: no exclusive key sorts at or after 'r/'.
+    assert.ok(Buffer.from('ns/a%2Fb/ffffffffffffffff.9').compare(readers.range_end) < 0);
+    assert.deepEqual(sharedRange(queue.prefix), {
+      key: Buffer.from('ns/a%2Fb/r/'),
+      range_end: Buffer.from('ns/a%2Fb/r0'),
+    });
+  });
+
+  it('grants by rule: nothing ahead, fewer than permits ahead, or no exclusive key ahead', () => {
+    assert.equal(exclusive.isGranted(0), true);
+    assert.equal(exclusive.isGranted(1), false);
+    assert.equal(semaphore.isGranted(2), true);
+    assert.equal(semaphore.isGranted(3), false);
+    assert.equal(semaphore.blockerLimit, 4);
+    assert.equal(exclusive.blockerLimit, 2);
+    // Exactly `permits` blockers: the deletion of any one is a grant.
+    assert.equal(exclusive.isExact(1), true);
+    assert.equal(exclusive.isExact(2), false);
+    assert.equal(semaphore.isExact(3), true);
+    assert.equal(semaphore.isExact(4), false);
+    assert.equal(shared.isGranted(0), true);
+    assert.equal(shared.isGranted(1), false);
+  });
+
+  it('records a semaphore key’s permits in its value; other keys count as one permit', () => {
+    assert.equal(keyValue('host:1', semaphore).toString(), 'host:1 permits=3');
+    assert.equal(keyValue('host:1', exclusive).toString(), 'host:1');
+    assert.equal(permitsOf({ value: Buffer.from('host:1 permits=3') }), 3);
+    assert.equal(permitsOf({ value: Buffer.from('host:1') }), 1);
+    assert.equal(permitsOf({ value: Buffer.alloc(0) }), 1); // etcd's own lock recipe
+  });
+
+  it('tryAcquire puts the key only when nothing blocks it, and finds its own key on a retry', () => {
+    const txn = tryAcquireTxn(queue, exclusive, key, value, '7');
     assert.equal(txn.compare?.[0].create_revision, 0);
     assert.deepEqual(txn.success, [{ request_put: { key, value, lease: '7' } }]);
     assert.deepEqual(txn.failure, [
       { request_range: { key } },
-      { request_range: { ...lastKeyRange(queue), sort_order: 'Ascend' } },
+      {
+        request_range: {
+          ...newestKeys({ key: queue.prefix, range_end: queue.end }, 1),
+          sort_order: 'Ascend',
+        },
+      },
     ]);
     assert.equal(decodeTryAcquire(reply(true, 42)), 42n);
-    const own = { create_revision: '42' };
+    const own = kv('42');
     // A retried txn whose first attempt put the key: it is the head, a grant.
     assert.equal(decodeTryAcquire(reply(false, 50, [{ kvs: [own] }, { kvs: [own] }])), 42n);
     // A key of this name behind another holder's (a late txn): held, and ours to clean up.
-    const behind = reply(false, 50, [{ kvs: [own] }, { kvs: [{ create_revision: '40' }] }]);
+    const behind = reply(false, 50, [{ kvs: [own] }, { kvs: [kv('40', 'host:2 permits=3')] }]);
     assert.equal(decodeTryAcquire(behind), null);
     assert.equal(writtenRevision(behind), 42n);
+    assert.equal(oldestBlocker(behind)?.permits, 3);
     assert.equal(decodeTryAcquire(reply(false, 50, [{ kvs: [] }, { kvs: [own] }])), null);
+    // Shared: the oldest exclusive key is newer than ours: nothing blocks it.
+    assert.equal(decodeTryAcquire(reply(false, 50, [{ kvs: [own] }, { kvs: [kv('45')] }])), 42n);
+    // Its compare covers the exclusive keys only.
+    const sharedTry = tryAcquireTxn(queue, shared, key, value, '7');
+    assert.equal(String(sharedTry.compare?.[0].range_end), 'ns/a%2Fb/r/');
   });
 
-  it('enqueue reads the tail before its put, and counts the keys ahead', () => {
-    const txn = enqueueTxn(queue, key, value, '7');
+  it('enqueue reads what blocks it before its put', () => {
+    const txn = enqueueTxn(queue, semaphore, key, value, '7');
     assert.deepEqual(txn.compare, [
       { key, target: 'Create', result: 'Equal', create_revision: '0' },
     ]);
-    assert.deepEqual(txn.success?.[0], { request_range: lastKeyRange(queue) });
+    assert.deepEqual(txn.success?.[0], {
+      request_range: newestKeys({ key: queue.prefix, range_end: queue.end }, 4),
+    });
     assert.deepEqual(decodeEnqueue(reply(true, 42, [{ kvs: [] }])), {
       revision: 42n,
-      predecessor: null,
-      ahead: 0,
+      blockers: [],
     });
-    assert.deepEqual(
-      decodeEnqueue(reply(true, 42, [{ kvs: [{ create_revision: '40' }], count: '3' }])),
-      { revision: 42n, predecessor: 40n, ahead: 3 },
-    );
-    // A retried txn whose first attempt had put the key: its place is unknown, read it.
-    assert.deepEqual(decodeEnqueue(reply(false, 50, [{ kvs: [{ create_revision: '42' }] }])), {
+    assert.deepEqual(decodeEnqueue(reply(true, 42, [{ kvs: [kv('40'), kv('38')] }])), {
       revision: 42n,
-      predecessor: undefined,
-      ahead: undefined,
+      blockers: [blocker('40'), blocker('38')],
+    });
+    // A retried txn whose first attempt had put the key: its place is unknown, read it.
+    assert.deepEqual(decodeEnqueue(reply(false, 50, [{ kvs: [kv('42')] }])), {
+      revision: 42n,
+      blockers: undefined,
     });
   });
 
-  it('confirm checks our own key and finds the newest older one', () => {
-    const txn = confirmTxn(queue, key, 42n);
+  it('confirm checks our own key and reads what blocks it', () => {
+    const txn = confirmTxn(queue, exclusive, key, 42n);
     assert.deepEqual(txn.compare, [
       { key, target: 'Create', result: 'Equal', create_revision: '42' },
     ]);
-    assert.deepEqual(txn.success, [{ request_range: lastKeyRange(queue, 42n) }]);
+    assert.deepEqual(txn.success, [
+      { request_range: newestKeys({ key: queue.prefix, range_end: queue.end }, 2, 42n) },
+    ]);
     assert.equal(decodeConfirm(reply(false, 60)), 'gone');
     assert.deepEqual(decodeConfirm(reply(true, 60, [{ kvs: [] }])), {
       revision: 60n,
-      predecessor: null,
+      blockers: [],
     });
-    assert.deepEqual(decodeConfirm(reply(true, 60, [{ kvs: [{ create_revision: '41' }] }])), {
+    assert.deepEqual(decodeConfirm(reply(true, 60, [{ kvs: [kv('41')] }])), {
       revision: 60n,
-      predecessor: 41n,
+      blockers: [blocker('41')],
     });
   });
 
@@ -122,7 +195,7 @@ describe('queue txns', () => {
 
   it('tells what an acquire txn wrote, for the cleanup of a given-up acquisition', () => {
     assert.equal(writtenRevision(reply(true, 42, [{ kvs: [] }])), 42n);
-    assert.equal(writtenRevision(reply(false, 50, [{ kvs: [{ create_revision: '42' }] }])), 42n);
+    assert.equal(writtenRevision(reply(false, 50, [{ kvs: [kv('42')] }])), 42n);
     assert.equal(writtenRevision(reply(false, 50, [{ kvs: [] }])), undefined);
   });
 });

@@ -1,5 +1,6 @@
-import type { Etcd3, ICompare, IRangeRequest, ITxnResponse } from 'etcd3';
+import type { Etcd3, ICompare, IKeyValue, IRangeRequest, ITxnResponse } from 'etcd3';
 import { prefixRangeEnd, queuePrefix } from './etcd-keys.js';
+import { type GrantRule, newestKeys, permitsOf } from './grant-rule.js';
 
 /**
  * The lock queue's etcd requests, built and decoded as plain data: no client, no I/O, so each is
@@ -26,94 +27,115 @@ export function queueOf(namespace: string, name: string): Queue {
   return { name, prefix, end: prefixRangeEnd(prefix) };
 }
 
+/** A key ahead of ours that can block it under our grant rule. @internal */
+export interface Blocker {
+  readonly key: Buffer;
+  /** Its create revision: compared with ours, and what its watch waits to see deleted. */
+  readonly revision: bigint;
+  /** The permits it was put with (1 unless a semaphore's): all holders of a name must agree. */
+  readonly permits: number;
+}
+
 /** Where a queued key stands after the enqueue txn. @internal */
 export interface Enqueued {
   /** Create revision of our key: the fencing token if granted. */
   readonly revision: bigint;
-  /** Create revision of the key just ahead of ours; `null`: none (granted); `undefined`: unknown. */
-  readonly predecessor: bigint | null | undefined;
-  /** How many keys were ahead of ours when it was put; `undefined`: unknown. */
-  readonly ahead: number | undefined;
+  /**
+   * The keys that block ours, newest first, read in the same txn as our put (so at
+   * {@link revision}); `undefined` when unknown (a retried txn found its key already there).
+   */
+  readonly blockers: readonly Blocker[] | undefined;
 }
 
-/** What a confirm read found: our key is gone, or the revision read at and the predecessor. */
-export type Confirmed = 'gone' | { readonly revision: bigint; readonly predecessor: bigint | null };
-
-/** The newest key of the queue (by create revision), keys only. @internal */
-export function lastKeyRange(queue: Queue, createdBefore?: bigint): IRangeRequest {
-  return {
-    key: queue.prefix,
-    range_end: queue.end,
-    sort_target: 'Create',
-    sort_order: 'Descend',
-    limit: 1,
-    keys_only: true,
-    ...(createdBefore === undefined
-      ? {}
-      : { max_create_revision: (createdBefore - 1n).toString() }),
-  };
-}
+/** What a confirm read found: our key is gone, or the revision read at and the blockers. */
+export type Confirmed =
+  'gone' | { readonly revision: bigint; readonly blockers: readonly Blocker[] };
 
 /** `key` exists with this create revision (`0`: does not exist). */
 function createdAt(key: Buffer, revision: bigint | 0): ICompare {
   return { key, target: 'Create', result: 'Equal', create_revision: revision.toString() };
 }
 
+function blockerRead(queue: Queue, rule: GrantRule, createdBefore?: bigint): IRangeRequest {
+  return newestKeys(rule.blockerRange(queue.prefix, queue.end), rule.blockerLimit, createdBefore);
+}
+
+function blockersOf(kvs: readonly IKeyValue[] | undefined): Blocker[] {
+  return (kvs ?? []).map((kv) => ({
+    key: kv.key,
+    revision: BigInt(kv.create_revision),
+    permits: permitsOf(kv),
+  }));
+}
+
 /**
- * Puts `key` if the queue is empty; else reads `key` and the head of the queue. A retried txn
- * whose first attempt succeeded finds its key at the head; a key of that name found anywhere else
- * (an earlier txn of the name that committed late) is no grant.
+ * For a rule of one permit (exclusive, shared): puts `key` only if no key could block it, so a
+ * busy lock costs no write. Else reads `key` and the oldest key that could block it: a retried
+ * txn whose first attempt succeeded finds its key with nothing older ahead; a key of that name
+ * found behind a blocker (an earlier txn of the name that committed late) is no grant.
  * @internal
  */
 export function tryAcquireTxn(
   queue: Queue,
+  rule: GrantRule,
   key: Buffer,
   value: Buffer,
   leaseId: string,
 ): TxnRequest {
-  const queueIsEmpty: RangeCompare = {
-    key: queue.prefix,
-    range_end: queue.end,
+  const range = rule.blockerRange(queue.prefix, queue.end);
+  const nothingBlocks: RangeCompare = {
+    ...range,
     target: 'Create',
     result: 'Equal',
     create_revision: 0,
   };
   return {
-    compare: [queueIsEmpty],
+    compare: [nothingBlocks],
     success: [{ request_put: { key, value, lease: leaseId } }],
-    failure: [{ request_range: { key } }, { request_range: firstKeyRange(queue) }],
+    failure: [
+      { request_range: { key } },
+      { request_range: { ...newestKeys(range, 1), sort_order: 'Ascend' } },
+    ],
   };
 }
 
-/** The oldest key of the queue (by create revision), keys only: the holder. @internal */
-export function firstKeyRange(queue: Queue): IRangeRequest {
-  return { ...lastKeyRange(queue), sort_order: 'Ascend' };
-}
-
 /**
- * The fencing token of a {@link tryAcquireTxn}, or `null` when the lock is held (by another key:
- * one of ours found behind the head must be cleaned up, see {@link writtenRevision}).
+ * The fencing token of a {@link tryAcquireTxn}, or `null` when the lock is busy (a key of ours
+ * found behind a blocker must be cleaned up, see {@link writtenRevision}).
  * @internal
  */
 export function decodeTryAcquire(response: ITxnResponse): bigint | null {
   if (response.succeeded) return BigInt(response.header.revision);
   const own = response.responses[0]?.response_range.kvs[0];
-  const head = response.responses[1]?.response_range.kvs[0];
-  return own && head && own.create_revision === head.create_revision
-    ? BigInt(own.create_revision)
-    : null;
+  const oldest = response.responses[1]?.response_range.kvs[0];
+  if (!own) return null;
+  const ours = BigInt(own.create_revision);
+  // The oldest key that could block ours is ours (exclusive) or newer (shared): nothing blocks.
+  return !oldest || BigInt(oldest.create_revision) >= ours ? ours : null;
+}
+
+/** The oldest key that blocked a {@link tryAcquireTxn} that found the lock busy. @internal */
+export function oldestBlocker(response: ITxnResponse): Blocker | undefined {
+  if (response.succeeded) return undefined;
+  return blockersOf(response.responses[1]?.response_range.kvs)[0];
 }
 
 /**
- * Reads the queue's tail and puts `key` behind it, in one round trip; a retried txn whose first
- * attempt succeeded reads its own key instead.
+ * Reads the keys that could block ours and puts `key` behind them, in one round trip; a retried
+ * txn whose first attempt succeeded reads its own key instead.
  * @internal
  */
-export function enqueueTxn(queue: Queue, key: Buffer, value: Buffer, leaseId: string): TxnRequest {
+export function enqueueTxn(
+  queue: Queue,
+  rule: GrantRule,
+  key: Buffer,
+  value: Buffer,
+  leaseId: string,
+): TxnRequest {
   return {
     compare: [createdAt(key, 0)],
     success: [
-      { request_range: lastKeyRange(queue) },
+      { request_range: blockerRead(queue, rule) },
       { request_put: { key, value, lease: leaseId } },
     ],
     failure: [{ request_range: { key } }],
@@ -123,31 +145,33 @@ export function enqueueTxn(queue: Queue, key: Buffer, value: Buffer, leaseId: st
 /** Where an {@link enqueueTxn} left our key. @internal */
 export function decodeEnqueue(response: ITxnResponse): Enqueued {
   if (response.succeeded) {
-    const tail = response.responses[0]?.response_range;
-    const last = tail?.kvs[0];
     return {
       revision: BigInt(response.header.revision),
-      predecessor: last ? BigInt(last.create_revision) : null,
-      // The range runs before the put, and without filters etcd counts every key it matched.
-      ahead: tail ? Number(tail.count) : undefined,
+      // The range runs before the put: every key it found is older than ours.
+      blockers: blockersOf(response.responses[0]?.response_range.kvs),
     };
   }
   const own = response.responses[0]?.response_range.kvs[0];
   return {
     revision: BigInt(own?.create_revision ?? response.header.revision),
-    predecessor: undefined,
-    ahead: undefined,
+    blockers: undefined,
   };
 }
 
 /**
- * Confirms our key (created at `revision`) is still there and finds the newest key older than it.
+ * Confirms our key (created at `revision`) is still there and reads the keys older than it that
+ * block it under `rule`.
  * @internal
  */
-export function confirmTxn(queue: Queue, key: Buffer, revision: bigint): TxnRequest {
+export function confirmTxn(
+  queue: Queue,
+  rule: GrantRule,
+  key: Buffer,
+  revision: bigint,
+): TxnRequest {
   return {
     compare: [createdAt(key, revision)],
-    success: [{ request_range: lastKeyRange(queue, revision) }],
+    success: [{ request_range: blockerRead(queue, rule, revision) }],
     failure: [],
   };
 }
@@ -155,10 +179,9 @@ export function confirmTxn(queue: Queue, key: Buffer, revision: bigint): TxnRequ
 /** What a {@link confirmTxn} found. @internal */
 export function decodeConfirm(response: ITxnResponse): Confirmed {
   if (!response.succeeded) return 'gone';
-  const previous = response.responses[0]?.response_range.kvs[0];
   return {
     revision: BigInt(response.header.revision),
-    predecessor: previous ? BigInt(previous.create_revision) : null,
+    blockers: blockersOf(response.responses[0]?.response_range.kvs),
   };
 }
 

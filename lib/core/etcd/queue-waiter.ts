@@ -1,111 +1,150 @@
 import { ZZLOCK_DEFAULTS } from '../defaults.js';
 import { type WaitBudget, Wakeup } from '../wait-budget.js';
+import type { GrantRule } from './grant-rule.js';
+import type { KeyWatch, KeyWatchListener } from './key-watch.js';
 import type { ActiveLease } from './lease-session.js';
-import type { Confirmed, Enqueued, Queue } from './queue-txns.js';
-import type { QueueWatchListener } from './queue-watch.js';
+import type { Blocker, Confirmed, Enqueued } from './queue-txns.js';
 import type { StoreRetry } from './store-retry.js';
 import type { WatchRegistry } from './watch-registry.js';
 
 /** One queued key waiting for its turn, and what it needs to wait. @internal */
 export interface Turn {
-  readonly queue: Queue;
-  readonly key: Buffer;
+  readonly rule: GrantRule;
   readonly lease: ActiveLease;
   readonly enqueued: Enqueued;
   readonly budget: WaitBudget;
   readonly retry: StoreRetry;
   readonly watches: WatchRegistry;
-  /** Reads the queue: is our key still there, and which key is just ahead of it. */
-  readonly confirm: (queue: Queue, key: Buffer, revision: bigint) => Promise<Confirmed>;
+  /** Reads the queue: is our key still there, and which keys block it. */
+  readonly confirm: () => Promise<Confirmed>;
+  /** Checks the blockers agree with our permits; throws `LockConfigError` if not. */
+  readonly agree: (blockers: readonly Blocker[]) => void;
+}
+
+/** A blocker's watch, as this waiter uses it. */
+interface Watched {
+  readonly watch: KeyWatch;
+  readonly stop: () => void;
 }
 
 /**
- * Waits until no key older than ours is left. Resolves true when granted, false when our key or
- * our lease is gone.
+ * Waits until no key blocks ours under its grant rule. Resolves true when granted, false when
+ * our key or our lease is gone.
  *
- * Fast path: the enqueue txn counted the keys ahead of ours, and no key can join ahead of it
- * later; the lock's shared watch reports each deletion, so when as many keys created before ours
- * have been deleted since, ours should be first. Every grant is then confirmed by one read, which
- * also checks our key is still there (granting on the count alone failed the chaos check).
+ * Only the keys that block ours are watched, one watch per key (shared by this process's waiters
+ * it blocks): an exclusive waiter watches the two keys just ahead of it, a shared one the two
+ * newest exclusive keys ahead, a semaphore's the `permits + 1` keys just ahead. So a handoff is
+ * told to the waiters it concerns (two), not to every process with a waiter. When a read found
+ * exactly `permits` blockers, the deletion of any one of them is the grant, with no read: no key
+ * can join ahead of ours later. Otherwise a blocker's deletion means one read (that also checks
+ * our key is still there), off the handoff's path: the waiter second in line learns that the one
+ * ahead of it now holds, so that the next release reaches it as a grant.
  *
- * Fallback (count unknown, or the watch may have missed events): read the queue and wait for the
- * immediate predecessor's deletion, then read again. A watch silent for `waiterRecheckMs` (a
- * stream stuck on a dead member) also triggers a read. A read etcd does not answer is tried again
- * within the budget (see {@link StoreRetry}); the key stays ours meanwhile.
+ * A watch starts at etcd's current revision (a past one would be served by etcd's 100 ms
+ * catch-up loop), so it covers deletions from its registration on; a waiter whose last read is
+ * older than that reads once more, and only then trusts the watch. A reconnected stream means a
+ * read too. Without any event a waiter reads again after `waiterRecheckMs`, doubling up to
+ * `waiterRecheckMaxMs` (the safety net for a stream stuck on a frozen member). A read etcd does
+ * not answer is tried again within the budget (see {@link StoreRetry}); the key stays ours.
  * @internal
  */
 export async function waitForTurn(turn: Turn): Promise<boolean> {
-  const { queue, key, lease, budget, retry, watches } = turn;
-  const ours = turn.enqueued.revision;
-  let readAt = ours;
-  let predecessor = turn.enqueued.predecessor;
-  /** Keys ahead of ours not yet seen deleted, while counting; `undefined`: by predecessor. */
-  let ahead = turn.enqueued.ahead;
-  let ownKeyDeleted = false;
-  let mustRead = predecessor === undefined || ahead === undefined;
+  const { rule, lease, budget, retry, watches } = turn;
+  let blockers = turn.enqueued.blockers;
+  /** The revision our blockers were read at. */
+  let readAt = turn.enqueued.revision;
+  let mustRead = blockers === undefined;
+  /** Create revisions of blockers seen deleted since the last read. */
+  const gone = new Set<bigint>();
+  let recheckMs: number = ZZLOCK_DEFAULTS.waiterRecheckMs;
   const wakeup = new Wakeup();
-  const listener: QueueWatchListener = {
-    deleted: (createRevision, deleteRevision) => {
-      if (createRevision === ours) {
-        ownKeyDeleted = true;
-        wakeup.fire();
-      } else if (ahead !== undefined) {
-        if (createRevision < ours && deleteRevision > readAt && (ahead -= 1) === 0) wakeup.fire();
-      } else if (createRevision === predecessor) {
-        wakeup.fire();
-      }
+  const listener: KeyWatchListener = {
+    deleted: (revision) => {
+      gone.add(revision);
+      wakeup.fire();
     },
+    connected: () => wakeup.fire(),
     resync: () => {
       mustRead = true;
       wakeup.fire();
     },
   };
-  let watch = watches.watchFor(queue, readAt);
-  let unsubscribe = watch.subscribe(listener);
-  // Deletions the watch delivered before we subscribed (our txn's reply can trail them).
-  if (ahead !== undefined && watch.covers(readAt)) ahead -= watch.deletedAfter(readAt, ours);
-  else mustRead = true;
+  const watched = new Map<bigint, Watched>();
   const onLeaseLost = () => wakeup.fire();
   lease.lost.addEventListener('abort', onLeaseLost, { once: true });
   try {
     for (;;) {
-      if (lease.isLost() || ownKeyDeleted || watch.wasDeleted(ours)) return false;
-      if (watch.closed) {
-        unsubscribe();
-        watch = watches.watchFor(queue, readAt);
-        unsubscribe = watch.subscribe(listener);
-        mustRead = true;
+      if (lease.isLost()) return false;
+      if (mustRead || blockers === undefined) {
+        mustRead = false;
+        let read: Confirmed;
+        try {
+          read = await retry.explain(() => budget.race(turn.confirm()));
+          retry.succeeded();
+        } catch (error) {
+          await retry.after(error);
+          mustRead = true;
+          continue;
+        }
+        if (read === 'gone') return false;
+        blockers = read.blockers;
+        readAt = read.revision;
+        gone.clear();
+        recheckMs = ZZLOCK_DEFAULTS.waiterRecheckMs;
       }
-      // Every key counted ahead is gone, or the predecessor is: confirm with a read.
-      const predecessorGone =
-        ahead === 0 ||
-        (ahead === undefined &&
-          predecessor !== undefined &&
-          predecessor !== null &&
-          watch.wasDeleted(predecessor));
-      if (!mustRead && !predecessorGone && watch.covers(readAt)) {
-        const woken = await budget.race(wakeup.wait(ZZLOCK_DEFAULTS.waiterRecheckMs));
-        if (!woken && watch.silentForMs >= ZZLOCK_DEFAULTS.waiterRecheckMs) mustRead = true;
+      turn.agree(blockers);
+      if (rule.isGranted(blockers.length)) return true;
+      watchExactly(blockers, watched, watches, listener);
+      // Blockers seen deleted, also before we subscribed to a watch another waiter had opened.
+      const known = blockers;
+      const left = known.filter(
+        (b) => gone.has(b.revision) || watched.get(b.revision)?.watch.wasDeleted(b.revision),
+      );
+      // Exactly `permits` keys blocked ours at the last read and none can join ahead: one gone
+      // is our grant, with no read on the handoff's path (our key is judged by our lease).
+      if (left.length > 0 && rule.isExact(known.length)) return true;
+      // Else a blocker went (or a key of a blocker's name, in another incarnation): read again.
+      if (left.length > 0 || gone.size > 0) {
+        mustRead = true;
         continue;
       }
-      mustRead = false;
-      let read: Confirmed;
-      try {
-        read = await retry.explain(() => budget.race(turn.confirm(queue, key, ours)));
-        retry.succeeded();
-      } catch (error) {
-        await retry.after(error);
+      // A watch registered after our read does not cover the deletions in between.
+      const uncovered = [...watched.values()].some(
+        ({ watch }) => watch.from !== undefined && watch.from > readAt + 1n,
+      );
+      if (uncovered) {
         mustRead = true;
         continue;
       }
-      if (read === 'gone') return false;
-      readAt = read.revision;
-      predecessor = read.predecessor;
-      ahead = undefined;
-      if (predecessor === null) return true;
+      const woken = await budget.race(wakeup.wait(recheckMs));
+      if (!woken) {
+        mustRead = true;
+        recheckMs = Math.min(recheckMs * 2, ZZLOCK_DEFAULTS.waiterRecheckMaxMs);
+      }
     }
   } finally {
-    unsubscribe();
+    for (const { stop } of watched.values()) stop();
     lease.lost.removeEventListener('abort', onLeaseLost);
+  }
+}
+
+/** Keeps one subscription per blocker: new blockers are watched, the others let go. */
+function watchExactly(
+  blockers: readonly Blocker[],
+  watched: Map<bigint, Watched>,
+  watches: WatchRegistry,
+  listener: KeyWatchListener,
+): void {
+  const wanted = new Set(blockers.map((blocker) => blocker.revision));
+  for (const [revision, { watch, stop }] of watched) {
+    if (!wanted.has(revision) || watch.closed) {
+      stop();
+      watched.delete(revision);
+    }
+  }
+  for (const blocker of blockers) {
+    if (watched.has(blocker.revision)) continue;
+    const watch = watches.watchFor(blocker.key);
+    watched.set(blocker.revision, { watch, stop: watch.subscribe(listener) });
   }
 }

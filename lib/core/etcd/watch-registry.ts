@@ -1,21 +1,17 @@
 import type { Etcd3, Namespace } from 'etcd3';
-import { ZZLOCK_DEFAULTS } from '../defaults.js';
-import type { Queue } from './queue-txns.js';
-import { QueueWatch } from './queue-watch.js';
+import { KeyWatch } from './key-watch.js';
 
 /**
- * The queue watches of one client: one long-lived {@link QueueWatch} per lock name, shared by
- * that name's waiters in this process, created on first need and closed after a linger with no
- * waiter.
+ * The key watches of one client: one {@link KeyWatch} per blocking key, shared by the waiters of
+ * this process that key blocks, created on first need and cancelled when the last one leaves.
  * @internal
  */
 export class WatchRegistry {
-  readonly #watches = new Map<string, QueueWatch>();
+  readonly #watches = new Map<string, KeyWatch>();
   /**
-   * Where queue watches are created: a namespace of the client with its own watch stream.
-   * Replaced when etcd cancels a watch, because etcd3 then never attaches another watch to that
-   * stream (microsoft/etcd3#114), and keeps the stream's auth token even once etcd no longer
-   * accepts it.
+   * Where watches are created: a namespace of the client with its own watch stream. Replaced
+   * when etcd cancels a watch, because etcd3 then never attaches another watch to that stream
+   * (microsoft/etcd3#114), and keeps the stream's auth token even once etcd no longer accepts it.
    */
   #scope: Namespace;
   #closed = false;
@@ -25,22 +21,22 @@ export class WatchRegistry {
     this.#scope = client.namespace('');
   }
 
-  /** The open watch of `queue`, or a new one delivering events after `revision`. */
-  watchFor(queue: Queue, revision: bigint): QueueWatch {
-    const existing = this.#watches.get(queue.name);
+  /** The open watch of `key`, or a new one starting at etcd's current revision. */
+  watchFor(key: Buffer): KeyWatch {
+    const id = key.toString('latin1');
+    const existing = this.#watches.get(id);
     if (existing && !existing.closed) return existing;
-    const watch = new QueueWatch(
-      this.#scope,
-      queue.prefix,
-      revision + 1n,
-      ZZLOCK_DEFAULTS.watchLingerMs,
-      (closed, cancelledBy) => {
-        if (this.#watches.get(queue.name) === closed) this.#watches.delete(queue.name);
-        if (cancelledBy !== undefined) this.#replaceStream(closed.scope);
-      },
-    );
-    this.#watches.set(queue.name, watch);
+    const watch = new KeyWatch(this.#scope, key, (closed, cancelledBy) => {
+      if (this.#watches.get(id) === closed) this.#watches.delete(id);
+      if (cancelledBy !== undefined) this.#replaceStream(closed.scope);
+    });
+    this.#watches.set(id, watch);
     return watch;
+  }
+
+  /** Number of open watches (each one etcd watcher). */
+  get size(): number {
+    return this.#watches.size;
   }
 
   /** Cancels every watch. */
@@ -50,9 +46,9 @@ export class WatchRegistry {
   }
 
   /**
-   * Moves queue watches to a new stream after etcd cancelled one on `failed`: later watches on
-   * that stream would never be attached. Its other watches close too (their waiters re-read the
-   * queue and watch again on the new stream). The old stream stays open until the client closes.
+   * Moves watches to a new stream after etcd cancelled one on `failed`: later watches on that
+   * stream would never be attached. Its other watches close too (their waiters read the queue
+   * and watch again on the new stream). The old stream stays open until the client closes.
    */
   #replaceStream(failed: Namespace): void {
     if (failed !== this.#scope || this.#closed) return;

@@ -1,0 +1,129 @@
+import type { IKeyValue, IRangeRequest } from 'etcd3';
+import type { LockMode } from '../lock-backend.js';
+import { prefixRangeEnd } from './etcd-keys.js';
+
+/**
+ * When a queued key is granted, as plain data over the one revision-ordered queue of a lock
+ * name. Every mode keeps its keys under the lock's prefix, ordered by create revision; what
+ * differs is which older keys block a key (its *blockers*):
+ * - exclusive: the newest older key of any mode (granted when there is none);
+ * - semaphore of N permits: the N newest older keys (granted when there are fewer than N);
+ * - shared: the newest older key that is not shared (granted when there is none).
+ *
+ * Shared keys live under the sub-prefix `r/` of the lock's prefix, so the non-shared keys are one
+ * range (`[prefix, prefix + 'r/')`) that a shared waiter can read alone. Exclusive keys stay
+ * directly under the prefix, where etcd's own `concurrency.Mutex` (`etcdctl lock`) puts its
+ * keys: the two exclude each other. Lease ids are lower-case hex, so no exclusive key name
+ * starts with `r/`.
+ * @internal
+ */
+export interface GrantRule {
+  readonly mode: LockMode;
+  /** Holders allowed at once: 1 unless a semaphore. */
+  readonly permits: number;
+  /**
+   * How many blockers a read returns: `permits + 1`, so a read tells whether the keys blocking
+   * ours are exactly `permits` many (then the deletion of any one of them is our grant, with no
+   * read: see {@link isExact}) or more.
+   */
+  readonly blockerLimit: number;
+  /** The prefix its own keys go under. */
+  keyPrefix(queuePrefix: Buffer): Buffer;
+  /** The range holding the keys that can block it. */
+  blockerRange(queuePrefix: Buffer, queueEnd: Buffer): { key: Buffer; range_end: Buffer };
+  /** Whether a key whose older blockers are `count` many is granted. */
+  isGranted(count: number): boolean;
+  /**
+   * Whether `count` blockers (as a read of {@link blockerLimit} returned them) are all there is
+   * and one fewer is a grant: no key can join ahead of ours later, so once any of them is seen
+   * deleted, ours is granted without reading again.
+   */
+  isExact(count: number): boolean;
+}
+
+/** The sub-prefix of shared keys, under a lock's queue prefix. @internal */
+export const SHARED_SUBPREFIX = 'r/';
+
+class ExclusiveRule implements GrantRule {
+  readonly mode: LockMode = 'exclusive';
+  readonly permits: number = 1;
+  readonly blockerLimit: number = 2;
+  keyPrefix(queuePrefix: Buffer): Buffer {
+    return queuePrefix;
+  }
+  blockerRange(queuePrefix: Buffer, queueEnd: Buffer) {
+    return { key: queuePrefix, range_end: queueEnd };
+  }
+  isGranted(count: number): boolean {
+    return count < this.permits;
+  }
+  isExact(count: number): boolean {
+    return count === this.permits;
+  }
+}
+
+class SemaphoreRule extends ExclusiveRule {
+  override readonly mode: LockMode = 'semaphore';
+  override readonly blockerLimit: number;
+  constructor(override readonly permits: number) {
+    super();
+    this.blockerLimit = permits + 1;
+  }
+}
+
+class SharedRule extends ExclusiveRule {
+  override readonly mode: LockMode = 'shared';
+  override keyPrefix(queuePrefix: Buffer): Buffer {
+    return Buffer.concat([queuePrefix, Buffer.from(SHARED_SUBPREFIX)]);
+  }
+  /** Every key that is not shared: from the prefix up to its shared sub-prefix. */
+  override blockerRange(queuePrefix: Buffer) {
+    return { key: queuePrefix, range_end: this.keyPrefix(queuePrefix) };
+  }
+}
+
+/** The grant rule of an acquire request (`permits` 1 unless a semaphore). @internal */
+export function grantRuleOf(mode: LockMode, permits: number): GrantRule {
+  if (mode === 'semaphore') return new SemaphoreRule(permits);
+  return mode === 'shared' ? new SharedRule() : new ExclusiveRule();
+}
+
+/** The shared sub-range of a queue, to tell shared keys from the others in a listing. @internal */
+export function sharedRange(queuePrefix: Buffer): { key: Buffer; range_end: Buffer } {
+  const key = Buffer.concat([queuePrefix, Buffer.from(SHARED_SUBPREFIX)]);
+  return { key, range_end: prefixRangeEnd(key) };
+}
+
+/** The newest `limit` keys of `range` created before `createdBefore` (all when undefined). @internal */
+export function newestKeys(
+  range: { key: Buffer; range_end: Buffer },
+  limit: number,
+  createdBefore?: bigint,
+): IRangeRequest {
+  return {
+    ...range,
+    sort_target: 'Create',
+    sort_order: 'Descend',
+    limit,
+    ...(createdBefore === undefined
+      ? {}
+      : { max_create_revision: (createdBefore - 1n).toString() }),
+  };
+}
+
+/**
+ * The value of a queue key: the owner (`host:pid`, for people reading etcd), and for a semaphore
+ * its permits, so that every holder of a name can check they agree. @internal
+ */
+export function keyValue(owner: string, rule: GrantRule): Buffer {
+  return Buffer.from(rule.mode === 'semaphore' ? `${owner} permits=${rule.permits}` : owner);
+}
+
+/**
+ * The permits a queue key was put with: from its value, 1 when it names none (an exclusive or
+ * shared key of ours, or a key of etcd's own lock recipe, whose value is empty). @internal
+ */
+export function permitsOf(kv: Pick<IKeyValue, 'value'>): number {
+  const match = / permits=(\d+)$/.exec(kv.value.toString());
+  return match ? Number(match[1]) : 1;
+}
