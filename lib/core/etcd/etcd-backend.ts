@@ -25,6 +25,7 @@ import { type ActiveLease, LeaseSession } from './lease-session.js';
 import {
   type Blocker,
   type Confirmed,
+  type Enqueued,
   type Queue,
   type TxnRequest,
   confirmTxn,
@@ -270,73 +271,89 @@ export class EtcdBackend implements LockBackend {
         continue;
       }
 
-      if (tryOnly) {
-        const revision = decodeTryAcquire(response);
-        if (revision === null) {
-          const written = writtenRevision(response); // a late txn of this name, not at the head
-          if (written === undefined) placed.free();
-          else this.#cleanUp(placed, written);
-          const holder = oldestBlocker(response);
-          if (holder !== undefined) this.#agree(placed, [holder]);
-          return null;
-        }
-        if (!lease.isLost()) return this.#grant(placed, revision, false);
-        this.#cleanUp(placed, revision);
-        continue;
-      }
-
-      const enqueued = decodeEnqueue(response);
-      const { blockers } = enqueued;
-      let granted = false;
-      try {
-        if (blockers !== undefined) {
-          this.#agree(placed, blockers);
-          granted = rule.isGranted(blockers.length);
-        }
-        if (!granted && waitMs === 0) {
-          // A semaphore's try: the txn read what blocks us (or, retried, we read it now).
-          const read =
-            blockers === undefined ? await this.#tryConfirm(placed, enqueued, retry) : 'busy';
-          if (read === 'granted' && !lease.isLost()) {
-            return this.#grant(placed, enqueued.revision, false);
-          }
-          this.#cleanUp(placed, enqueued.revision);
-          if (read === 'gone') continue;
-          return null;
-        }
-        if (!granted) {
-          granted = await waitForTurn({
-            rule,
-            lease,
-            enqueued,
-            budget,
-            retry,
-            watches: this.#watches,
-            confirm: () => this.#confirm(placed, enqueued.revision),
-            agree: (found) => this.#agree(placed, found),
-          });
-          // Judged by the clock now, not by a timer that a pause may have held up: a confirm
-          // read answered before a pause is no grant after it.
-          if (granted && !lease.isLost()) return this.#grant(placed, enqueued.revision, true);
-        } else if (!lease.isLost()) {
-          return this.#grant(placed, enqueued.revision, false);
-        }
-      } catch (error) {
-        this.#cleanUp(placed, enqueued.revision);
-        throw error;
-      }
-      // Our key or our lease vanished while waiting: queue again with a fresh key.
-      this.#cleanUp(placed, enqueued.revision);
+      const outcome = tryOnly
+        ? this.#decideTry(placed, response)
+        : await this.#decideQueued(placed, decodeEnqueue(response), waitMs, budget, retry);
+      if (outcome !== 'again') return outcome;
     }
+  }
+
+  /**
+   * What a {@link tryAcquireTxn} came to: a grant, busy (`null`), or `'again'` when our lease was
+   * lost just as it granted. A busy lock held under other permits is a `LockConfigError`.
+   */
+  #decideTry(placed: PlacedKey, response: ITxnResponse): EtcdGrant | null | 'again' {
+    const revision = decodeTryAcquire(response);
+    if (revision === null) {
+      const written = writtenRevision(response); // a late txn of this name, behind a blocker
+      if (written === undefined) placed.free();
+      else this.#cleanUp(placed, written);
+      const holder = oldestBlocker(response);
+      if (holder !== undefined) this.#agree(placed, [holder]);
+      return null;
+    }
+    if (!placed.lease.isLost()) return this.#grant(placed, revision, false);
+    this.#cleanUp(placed, revision);
+    return 'again';
+  }
+
+  /**
+   * What a queued key comes to: granted at once or after waiting its turn, busy (`null`, a
+   * semaphore's try), or `'again'` when our key or our lease vanished meanwhile (queue again with
+   * a fresh key). Whatever is not a grant is cleaned up, also when this throws.
+   */
+  async #decideQueued(
+    placed: PlacedKey,
+    enqueued: Enqueued,
+    waitMs: number,
+    budget: WaitBudget,
+    retry: StoreRetry,
+  ): Promise<EtcdGrant | null | 'again'> {
+    const { rule, lease } = placed;
+    const { blockers, revision } = enqueued;
+    try {
+      if (blockers !== undefined) this.#agree(placed, blockers);
+      let granted = blockers !== undefined && rule.isGranted(blockers.length);
+      const waited = !granted;
+      if (!granted && waitMs === 0) {
+        // A semaphore's try: the txn read what blocks us (or, retried, we read it now).
+        const read =
+          blockers === undefined ? await this.#tryConfirm(placed, revision, retry) : 'busy';
+        if (read === 'busy') {
+          this.#cleanUp(placed, revision);
+          return null;
+        }
+        granted = read === 'granted';
+      } else if (!granted) {
+        granted = await waitForTurn({
+          rule,
+          lease,
+          enqueued,
+          budget,
+          retry,
+          watches: this.#watches,
+          confirm: () => this.#confirm(placed, revision),
+          agree: (found) => this.#agree(placed, found),
+        });
+      }
+      // Judged by the clock now, not by a timer that a pause may have held up: news that we are
+      // next, received before a pause, is no grant after it.
+      if (granted && !lease.isLost()) return this.#grant(placed, revision, waited && waitMs > 0);
+    } catch (error) {
+      this.#cleanUp(placed, revision);
+      throw error;
+    }
+    this.#cleanUp(placed, revision);
+    return 'again';
   }
 
   /** One confirm read for a semaphore's try whose enqueue txn did not say what blocks it. */
   async #tryConfirm(
     placed: PlacedKey,
-    enqueued: { readonly revision: bigint },
+    revision: bigint,
     retry: StoreRetry,
   ): Promise<'granted' | 'busy' | 'gone'> {
-    const read = await retry.explain(() => this.#confirm(placed, enqueued.revision));
+    const read = await retry.explain(() => this.#confirm(placed, revision));
     if (read === 'gone') return 'gone';
     this.#agree(placed, read.blockers);
     return placed.rule.isGranted(read.blockers.length) ? 'granted' : 'busy';
