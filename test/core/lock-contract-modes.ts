@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  LockAbortedError,
   LockBusyError,
   LockClientClosedError,
   LockConfigError,
@@ -159,7 +160,7 @@ export function modeContract(store: () => Store, locks: () => Locks): void {
           });
           await queued('sem-wait', 3);
           controller.abort();
-          await assert.rejects(aborted, /abort/i);
+          await assert.rejects(aborted, LockAbortedError);
           await waitFor('the given-up keys to go', async () =>
             [2, undefined].includes(await store().keysOf('sem-wait')),
           );
