@@ -359,8 +359,8 @@ export class LockManager {
     if (options === null || typeof options !== 'object') {
       throw new LockConfigError('options', 'options must be an object', options);
     }
-    // A typo (`waitMS`, `permit`) or an option of another call (`waitMs` of a try) must not fall
-    // back to a default: `{ permit: 3 }` silently a mutex would over-exclude, quietly.
+    // A typo (`waitMS`, `permit`) or an option of another call (`waitMs` on a try) must not fall
+    // back to a default: `{ permit: 3 }` would quietly be a mutex.
     rejectUnknownKeys(
       options,
       call === 'acquire' ? ACQUIRE_OPTION_KEYS : TRY_ACQUIRE_OPTION_KEYS,
