@@ -68,13 +68,17 @@ export class LockService {
    *   StoreUnavailableError, LockClientClosedError, LockConfigError (bad input)
    * @example
    * await using lock = await lockService.acquire(`stock:${sku}`, { waitMs: 2000, label: 'stock' });
+   * @example
+   * await using permit = await lockService.acquire('export', { permits: 3 }); // one of 3
+   * await using reader = await lockService.acquire('catalog', { shared: true }); // with other readers
    */
   acquire(name: string, options?: AcquireOptions): Promise<LockHandle> {
     return this.#manager.acquire(name, options);
   }
 
   /**
-   * Takes the lock if it is free right now; `null` when it is held. Never waits.
+   * Takes the lock if it can be granted right now (for `permits`, a permit is free; for `shared`,
+   * no writer holds or waits); `null` otherwise. Never waits.
    * @example
    * const lock = await lockService.tryAcquire('rebuild-index');
    * if (lock === null) return 'already running';

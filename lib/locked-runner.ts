@@ -229,6 +229,8 @@ export class LockedRunner {
         waitMs: metadata.waitMs,
         label: metadata.label,
         signal,
+        permits: metadata.mode === 'shared' ? undefined : metadata.permits,
+        shared: metadata.mode === 'shared',
       });
       return { handle, acquiredAt: performance.now() };
     } catch (error) {
@@ -237,6 +239,7 @@ export class LockedRunner {
       const event: LockSkippedEvent = {
         name,
         label: metadata.label,
+        mode: metadata.mode,
         reason,
         method: metadata.method,
       };

@@ -5,8 +5,10 @@ import {
   ZZLOCK_DEFAULTS,
   rejectUnknownKeys,
   validateDurationMs,
+  validateLockMode,
   validateLockName,
   validateTtl,
+  type LockMode,
 } from './core/index.js';
 import type { LockedRunner } from './locked-runner.js';
 import {
@@ -72,6 +74,23 @@ export interface LockedOptions {
    * @default 1
    */
   retryAfter?: number;
+  /**
+   * Runs the method holding one of this many permits (a semaphore across replicas): up to
+   * `permits` calls at once, queued in arrival order. A whole number from 1 (a mutex) to 256;
+   * every holder of the name must ask for the same number. Not together with `shared: true`.
+   * @default 1
+   * @example
+   * @Locked('export', { permits: 3, waitMs: 5000 })
+   */
+  permits?: number;
+  /**
+   * Runs the method holding the lock shared (a reader): together with other shared holders, after
+   * any exclusive request that arrived first. Exclusive methods of the same name exclude it.
+   * @default false
+   * @example
+   * @Locked('catalog', { shared: true })
+   */
+  shared?: boolean;
 }
 
 /** Every key of {@link LockedOptions}; anything else is a typo and fails at class definition. */
@@ -82,6 +101,8 @@ const LOCKED_OPTION_KEYS = Object.keys({
   minHoldMs: true,
   label: true,
   retryAfter: true,
+  permits: true,
+  shared: true,
 } satisfies Record<keyof LockedOptions, true>);
 
 /**
@@ -114,6 +135,10 @@ export interface LockedMetadata {
   readonly minHoldMs: number;
   /** `Retry-After` of a 423 or 503 answer, in seconds. */
   readonly retryAfter: number;
+  /** How the lock is taken: `exclusive`, `semaphore` (of `permits`) or `shared`. */
+  readonly mode: LockMode;
+  /** Holders admitted at once: the semaphore's permits, 1 for exclusive and shared. */
+  readonly permits: number;
   /** The wrapped method, as `Class.method`. */
   readonly method: string;
   /**
@@ -167,6 +192,14 @@ type LockableMethod<Args extends unknown[]> = (...args: [...Args, ...never[]]) =
  * @Cron(CronExpression.EVERY_MINUTE)
  * @Locked('nightly', { ttl: 60, onBusy: 'skip', minHoldMs: 5000 })
  * async nightly(): Promise<void> { … }
+ *
+ * @example
+ * @Locked('export', { permits: 3, waitMs: 5000 }) // at most 3 exports at once, cluster-wide
+ * async export(): Promise<void> { … }
+ *
+ * @example
+ * @Locked('catalog', { shared: true }) // readers together; an exclusive @Locked('catalog') excludes them
+ * async read(): Promise<Catalog> { … }
  */
 export function Locked<Args extends unknown[] = []>(
   name: LockedName<Args>,
@@ -198,6 +231,8 @@ export function Locked<Args extends unknown[] = []>(
       onBusy: options.onBusy,
       minHoldMs: options.minHoldMs,
       retryAfter: options.retryAfter,
+      mode: options.mode,
+      permits: options.permits,
       method,
       returnsObservable: isObservableType(
         Reflect.getMetadata('design:returntype', target, propertyKey),
@@ -231,6 +266,8 @@ interface NormalizedLockedOptions {
   minHoldMs: number;
   label: string | undefined;
   retryAfter: number;
+  mode: LockMode;
+  permits: number;
 }
 
 function normalizeOptions(
@@ -279,6 +316,7 @@ function normalizeOptions(
     ),
     label: options.label,
     retryAfter,
+    ...validateLockMode(options.permits, options.shared),
   };
 }
 

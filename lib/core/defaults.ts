@@ -43,4 +43,9 @@ export const ZZLOCK_LIMITS = {
   minTtl: 1,
   /** Largest lease TTL, in seconds (one day). */
   maxTtl: 86_400,
+  /**
+   * Most `permits` of a semaphore: each holder is a key in the lock's queue that every waiter may
+   * have to read past, so a semaphore stays small.
+   */
+  maxPermits: 256,
 } as const;

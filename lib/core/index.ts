@@ -37,5 +37,7 @@ export {
   validateLockName,
   validateTtl,
   validateDurationMs,
+  validateLockMode,
+  type LockModeRequest,
   type ResolvedClientOptions,
 } from './validation.js';

@@ -1,3 +1,5 @@
+import type { LockMode } from './lock-backend.js';
+
 /**
  * A granted lock. Release it exactly once, or let `await using` do it.
  *
@@ -10,8 +12,22 @@ export interface LockHandle extends AsyncDisposable {
   /** The lock name, as given to acquire. */
   readonly name: string;
   /**
-   * Strictly increasing across grants of one name (etcd's create revision of the queue key).
-   * Pass it to the protected resource and reject writes that carry a smaller one.
+   * How the lock is held: `exclusive` (a mutex, `permits` 1 or none), `semaphore` (one of
+   * `permits`) or `shared` (`shared: true`). A re-entrant handle tells the outer hold's mode: a
+   * shared acquire inside an exclusive hold gets an `exclusive` handle.
+   * @default 'exclusive'
+   */
+  readonly mode: LockMode;
+  /**
+   * Holders the lock admits at once: the semaphore's `permits`, 1 for an exclusive or shared
+   * lock.
+   * @default 1
+   */
+  readonly permits: number;
+  /**
+   * Strictly increasing across grants of one name (etcd's create revision of the queue key), in
+   * grant order, and unique also among holders of one semaphore or shared lock at once. Pass it
+   * to the protected resource and reject writes that carry a smaller one.
    */
   readonly fencingToken: bigint;
   /**

@@ -12,7 +12,7 @@ import { MemoryBackend } from './memory/memory-backend.js';
 const defaults: LockManagerDefaults = { ttl: 5, waitMs: 1_000, shutdownGraceMs: 0 };
 
 describe('LockManager observers', () => {
-  it('tell of a lost lock with a plain frozen { name, label }', async () => {
+  it('tell of a lost lock with a plain frozen { name, label, mode }', async () => {
     const backend = new MemoryBackend();
     const manager = new LockManager(backend, defaults);
     const lost: LockEventBase[] = [];
@@ -22,8 +22,8 @@ describe('LockManager observers', () => {
     assert.equal(lock.signal.aborted, true);
     assert.equal(lost.length, 1);
     const [event] = lost;
-    assert.deepEqual(Object.keys(event!).sort(), ['label', 'name']);
-    assert.deepEqual({ ...event }, { name: 'job:1', label: 'job' });
+    assert.deepEqual(Object.keys(event!).sort(), ['label', 'mode', 'name']);
+    assert.deepEqual({ ...event }, { name: 'job:1', label: 'job', mode: 'exclusive' });
     assert.equal(Object.getPrototypeOf(event), Object.prototype, 'a plain object');
     assert.ok(Object.isFrozen(event));
     await lock.release();
@@ -102,5 +102,42 @@ describe('LockManager observers', () => {
     } finally {
       process.off('warning', onWarning);
     }
+  });
+
+  it('tell the mode of every event: the grant rule asked for, or the outer hold re-entered', async () => {
+    const backend = new MemoryBackend();
+    const manager = new LockManager(backend, defaults);
+    const seen: string[] = [];
+    const record =
+      (hook: string) =>
+      ({ name, mode }: LockEventBase) =>
+        seen.push(`${hook} ${name} ${mode}`);
+    manager.observe({
+      acquired: record('acquired'),
+      acquireFailed: record('failed'),
+      released: record('released'),
+      lost: record('lost'),
+    });
+    const permit = await manager.acquire('export', { permits: 3 });
+    await manager.withLock('catalog', async () => {
+      const inner = await manager.acquire('catalog', { shared: true });
+      await inner.release();
+    });
+    const reader = await manager.acquire('books', { shared: true });
+    assert.equal(await manager.tryAcquire('books'), null);
+    backend.expire('export');
+    await Promise.all([permit.release(), reader.release()]);
+    assert.deepEqual(seen, [
+      'acquired export semaphore',
+      'acquired catalog exclusive',
+      'acquired catalog exclusive',
+      'released catalog exclusive',
+      'acquired books shared',
+      'failed books exclusive',
+      'lost export semaphore',
+      'released export semaphore',
+      'released books shared',
+    ]);
+    await manager.close();
   });
 });

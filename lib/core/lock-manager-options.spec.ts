@@ -33,16 +33,17 @@ const unknownKey = (option: string, known: string) => (error: unknown) => {
   return true;
 };
 
-const ACQUIRE_KEYS = 'ttl, waitMs, signal, label';
-const TRY_KEYS = 'ttl, label';
+const ACQUIRE_KEYS = 'ttl, waitMs, signal, label, permits, shared';
+const TRY_KEYS = 'ttl, label, permits, shared';
 
 describe('LockManager per-call options', () => {
   it('rejects an unknown key of acquire() and withLock() before asking the backend', async () => {
     const { backend, manager } = open();
     for (const [option, options] of [
       ['waitMS', { waitMS: 5 }],
-      ['permits', { permits: 2 }],
-      ['shared', { shared: true }],
+      ['permit', { permit: 2 }],
+      ['Shared', { Shared: true }],
+      ['exclusive', { exclusive: true }],
       ['timeout', { ttl: 5, timeout: 100 }],
     ] as const) {
       await assert.rejects(
@@ -65,7 +66,7 @@ describe('LockManager per-call options', () => {
     for (const [option, options] of [
       ['waitMs', { waitMs: 0 }],
       ['signal', { signal: new AbortController().signal }],
-      ['permits', { permits: 2 }],
+      ['permit', { permit: 2 }],
       ['TTL', { TTL: 5 }],
     ] as const) {
       await assert.rejects(manager.tryAcquire('x', options as never), unknownKey(option, TRY_KEYS));
@@ -90,8 +91,8 @@ describe('LockManager per-call options', () => {
     const { manager } = open();
     await manager.withLock('nested', async (outer) => {
       await assert.rejects(
-        manager.acquire('nested', { permits: 2 } as never),
-        unknownKey('permits', ACQUIRE_KEYS),
+        manager.acquire('nested', { permit: 2 } as never),
+        unknownKey('permit', ACQUIRE_KEYS),
       );
       assert.equal(outer.holdCount, 1);
     });
@@ -105,13 +106,84 @@ describe('LockManager per-call options', () => {
       waitMs: 100,
       signal: undefined,
       label: undefined,
+      permits: undefined,
+      shared: undefined,
     });
     await lock.release();
-    const tried = await manager.tryAcquire('known', { ttl: 5, label: 'known' });
+    const tried = await manager.tryAcquire('known', {
+      ttl: 5,
+      label: 'known',
+      permits: undefined,
+      shared: false,
+    });
     assert.ok(tried);
     await tried.release();
     assert.equal(await manager.withLock('known', () => 'ran', { waitMs: 0 }), 'ran');
     assert.equal(backend.requests.length, 3);
+    await manager.close();
+  });
+
+  it('rejects bad permits and shared values of every call before asking the backend', async () => {
+    const { backend, manager } = open();
+    const bad: [string, Record<string, unknown>][] = [
+      ['permits', { permits: 0 }],
+      ['permits', { permits: -1 }],
+      ['permits', { permits: 1.5 }],
+      ['permits', { permits: Number.NaN }],
+      ['permits', { permits: Infinity }],
+      ['permits', { permits: 257 }],
+      ['permits', { permits: '3' }],
+      ['permits', { permits: null }],
+      ['permits', { permits: 3, shared: true }],
+      ['permits', { permits: 1, shared: true }],
+      ['shared', { shared: 'yes' }],
+      ['shared', { shared: 1 }],
+      ['shared', { shared: null }],
+    ];
+    for (const [option, options] of bad) {
+      const named = (error: unknown) => {
+        assert.ok(error instanceof LockConfigError, `${JSON.stringify(options)}: ${String(error)}`);
+        assert.equal(error.option, option, JSON.stringify(options));
+        return true;
+      };
+      await assert.rejects(manager.acquire('x', options as never), named);
+      await assert.rejects(manager.tryAcquire('x', options as never), named);
+      await assert.rejects(
+        manager.withLock('x', () => 1, options as never),
+        named,
+      );
+    }
+    assert.deepEqual(backend.requests, [], 'the backend was asked for a lock');
+    await manager.close();
+  });
+
+  it('asks the backend for the grant rule of permits and shared', async () => {
+    const { backend, manager } = open();
+    const rules: [Record<string, unknown>, string, number][] = [
+      [{}, 'exclusive', 1],
+      [{ permits: 1 }, 'exclusive', 1],
+      [{ shared: false }, 'exclusive', 1],
+      [{ permits: 2 }, 'semaphore', 2],
+      [{ permits: 256, shared: false }, 'semaphore', 256],
+      [{ shared: true }, 'shared', 1],
+    ];
+    for (const [options, mode, permits] of rules) {
+      const lock = await manager.acquire(`rule-${mode}-${permits}`, options);
+      assert.equal(lock.mode, mode, JSON.stringify(options));
+      assert.equal(lock.permits, permits, JSON.stringify(options));
+      await lock.release();
+      const tried = await manager.tryAcquire(`rule-${mode}-${permits}`, options);
+      assert.ok(tried);
+      assert.equal(tried.mode, mode);
+      await tried.release();
+    }
+    assert.deepEqual(
+      backend.requests.map(({ mode, permits }) => [mode, permits]),
+      rules.flatMap(([, mode, permits]) => [
+        [mode, permits],
+        [mode, permits],
+      ]),
+    );
     await manager.close();
   });
 });

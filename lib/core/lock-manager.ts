@@ -8,7 +8,7 @@ import { LockConfigError } from './errors/lock-config.error.js';
 import { LockNotHeldError } from './errors/lock-not-held.error.js';
 import { ZZLockError } from './errors/zzlock.error.js';
 import { storeOutageMessage, storeRecoveredMessage } from './errors/messages.js';
-import type { LockBackend, LockGrant } from './lock-backend.js';
+import type { LockBackend, LockGrant, LockMode } from './lock-backend.js';
 import type { LockHandle } from './lock-handle.js';
 import {
   ACQUIRE_OPTION_KEYS,
@@ -22,9 +22,11 @@ import { ObserverSet, reportObserverErrorAsWarning, type EventOf } from './obser
 import {
   rejectUnknownKeys,
   validateDurationMs,
+  validateLockMode,
   validateLockName,
   validateSignal,
   validateTtl,
+  type LockModeRequest,
 } from './validation.js';
 
 /** Defaults a {@link LockManager} applies to calls that leave options out. */
@@ -91,10 +93,14 @@ class HeldLock {
   constructor(
     readonly grant: LockGrant,
     readonly label: string,
+    readonly permits: number,
   ) {}
 
   get name(): string {
     return this.grant.name;
+  }
+  get mode(): LockMode {
+    return this.grant.mode;
   }
 }
 
@@ -109,6 +115,12 @@ class ReentrantLockHandle implements LockHandle {
 
   get name(): string {
     return this.held.grant.name;
+  }
+  get mode(): LockMode {
+    return this.held.mode;
+  }
+  get permits(): number {
+    return this.held.permits;
   }
   get fencingToken(): bigint {
     return this.held.grant.fencingToken;
@@ -134,6 +146,27 @@ class ReentrantLockHandle implements LockHandle {
   [Symbol.asyncDispose](): Promise<void> {
     return this.release();
   }
+}
+
+/**
+ * Why a call chain that holds `held` may not re-enter it with `requested`, or `undefined` when it
+ * may (the hold count is then raised):
+ * - the same permits and mode: re-entrant;
+ * - shared inside exclusive: re-entrant on the exclusive hold (it already excludes everyone);
+ * - exclusive inside shared: `LockConfigError` at once, since it would queue behind its own
+ *   shared hold forever;
+ * - other permits than held (a semaphore inside a mutex or a shared hold, a mutex or a shared
+ *   request inside a semaphore, a semaphore of another size): `LockConfigError` naming both, as
+ *   between two processes.
+ */
+function reentryError(held: HeldLock, requested: LockModeRequest): LockConfigError | undefined {
+  if (held.permits !== requested.permits) {
+    return LockConfigError.permitsMismatch(held.name, held.permits, requested.permits);
+  }
+  if (held.mode === 'shared' && requested.mode === 'exclusive') {
+    return LockConfigError.exclusiveInsideShared(held.name);
+  }
+  return undefined;
 }
 
 /** Locks held by the current async call chain, innermost scope last. Never mutated. */
@@ -211,10 +244,13 @@ export class LockManager {
   }
 
   /**
-   * Waits for the lock, up to `waitMs`. Inside `withLock()` or a `@Locked` method holding the
-   * same name, returns at once with the hold count raised.
+   * Waits for the lock, up to `waitMs`: exclusive by default, one of `permits`, or `shared`.
+   * Inside `withLock()` or a `@Locked` method holding the same name, returns at once with the
+   * hold count raised; a shared acquire inside an exclusive hold too. An exclusive acquire inside
+   * a shared hold, or other `permits` than held, is a `LockConfigError` at once (never a hang).
    * @throws LockTimeoutError, LockBusyError (waitMs 0), LockAbortedError, StoreUnavailableError,
-   *   LockClientClosedError, LockConfigError (bad input, before any network call)
+   *   LockClientClosedError, LockConfigError (bad input, before any network call; `permits`
+   *   other than the lock's holders')
    */
   async acquire(name: string, options: AcquireOptions = {}): Promise<LockHandle> {
     // `options` may be anything a caller passed (null too): #acquire rejects it as LockConfigError.
@@ -223,7 +259,11 @@ export class LockManager {
     return handle;
   }
 
-  /** Takes the lock if it is free right now; `null` if it is held. Never waits. */
+  /**
+   * Takes the lock if it can be granted right now (free; for a semaphore, a permit left; for a
+   * shared request, only shared holders and no exclusive request waiting); `null` otherwise.
+   * Never waits.
+   */
   tryAcquire(name: string, options: TryAcquireOptions = {}): Promise<LockHandle | null> {
     return this.#acquire(name, options, 0, 'tryAcquire');
   }
@@ -319,7 +359,8 @@ export class LockManager {
     if (options === null || typeof options !== 'object') {
       throw new LockConfigError('options', 'options must be an object', options);
     }
-    // A typo (`waitMS`) or an option of another call (`permits`) must not fall back to a default.
+    // A typo (`waitMS`, `permit`) or an option of another call (`waitMs` on a try) must not fall
+    // back to a default: `{ permit: 3 }` would quietly be a mutex.
     rejectUnknownKeys(
       options,
       call === 'acquire' ? ACQUIRE_OPTION_KEYS : TRY_ACQUIRE_OPTION_KEYS,
@@ -328,14 +369,25 @@ export class LockManager {
     const ttl = validateTtl(options.ttl ?? this.defaults.ttl);
     const waitMs = validateDurationMs(waitMsOption ?? this.defaults.waitMs, 'waitMs');
     const signal = validateSignal(options.signal);
+    const rule = validateLockMode(options.permits, options.shared);
+    const { mode, permits } = rule;
     const label = options.label ?? ZZLOCK_DEFAULTS.label;
     const startedAt = performance.now();
 
     const entry = this.#scope.getStore()?.get(name);
     if (entry !== undefined && entry.held.holds > 0) {
+      const refused = reentryError(entry.held, rule);
+      if (refused !== undefined) throw refused;
       if (entry.held.grant.lost.aborted) throw entry.held.grant.lost.reason;
       entry.held.holds += 1;
-      this.#emit('acquired', { name, label, waitedMs: 0, contended: false, reentrant: true });
+      this.#emit('acquired', {
+        name,
+        label,
+        mode: entry.held.mode,
+        waitedMs: 0,
+        contended: false,
+        reentrant: true,
+      });
       return this.#handleFor(entry.held);
     }
     if (this.closing) throw new LockClientClosedError(name);
@@ -344,8 +396,8 @@ export class LockManager {
     try {
       grant = await this.backend.acquire({
         name,
-        mode: 'exclusive',
-        permits: 1,
+        mode,
+        permits,
         ttl,
         waitMs,
         signal:
@@ -359,6 +411,7 @@ export class LockManager {
       this.#emit('acquireFailed', {
         name,
         label,
+        mode,
         waitedMs: performance.now() - startedAt,
         outcome: thrown instanceof ZZLockError ? thrown.code : 'ERROR',
       });
@@ -366,15 +419,25 @@ export class LockManager {
     }
     const waitedMs = performance.now() - startedAt;
     if (grant === null) {
-      this.#emit('acquireFailed', { name, label, waitedMs, outcome: 'ZZLOCK_BUSY' });
+      this.#emit('acquireFailed', { name, label, mode, waitedMs, outcome: 'ZZLOCK_BUSY' });
       return null;
     }
-    const held = new HeldLock(grant, label);
+    const held = new HeldLock(grant, label, permits);
     this.#held.add(held);
-    grant.lost.addEventListener('abort', () => this.#emit('lost', { name, label }), {
-      once: true,
+    // Events of a grant tell the rule it was granted under, so acquired and released always meet.
+    grant.lost.addEventListener(
+      'abort',
+      () => this.#emit('lost', { name, label, mode: held.mode }),
+      { once: true },
+    );
+    this.#emit('acquired', {
+      name,
+      label,
+      mode: held.mode,
+      waitedMs,
+      contended: grant.waited,
+      reentrant: false,
     });
-    this.#emit('acquired', { name, label, waitedMs, contended: grant.waited, reentrant: false });
     return this.#handleFor(held);
   }
 
@@ -396,6 +459,7 @@ export class LockManager {
         this.#emit('released', {
           name: held.name,
           label: held.label,
+          mode: held.mode,
           heldMs: performance.now() - held.acquiredAt,
         });
         if (this.#held.size === 0) this.#drained?.();

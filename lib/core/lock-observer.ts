@@ -1,4 +1,5 @@
 import type { ZZLockErrorCode } from './errors/error-codes.js';
+import type { LockMode } from './lock-backend.js';
 
 /** Names the lock an event is about. */
 export interface LockEventBase {
@@ -9,6 +10,11 @@ export interface LockEventBase {
    * `'unlabelled'` when a call gives none: bounded, safe as a metric label.
    */
   readonly label: string;
+  /**
+   * How the lock was asked for or is held (`exclusive`, `semaphore`, `shared`): three values,
+   * safe as a metric label. A re-entrant hold reports the outer hold's mode.
+   */
+  readonly mode: LockMode;
 }
 
 /** A lock was granted. */

@@ -22,10 +22,31 @@ export interface AcquireOptions {
    * @default 'unlabelled'
    */
   label?: string;
+  /**
+   * Makes the lock a semaphore: up to this many holders at once, across processes, granted in
+   * arrival order (a request is granted when fewer than `permits` requests are ahead of it). A
+   * whole number from 1 to 256 (`ZZLOCK_LIMITS.maxPermits`); 1 is a mutex. Every holder of a
+   * name must ask for the same number (a mutex and a shared lock count as 1): another number is
+   * a `LockConfigError` naming both. Not together with `shared: true`.
+   * @default 1
+   * @example
+   * await using permit = await locks.acquire('export', { permits: 3, waitMs: 10_000 });
+   */
+  permits?: number;
+  /**
+   * Takes the lock shared (a reader): held together with other shared holders, granted in
+   * arrival order once no exclusive request is ahead of it, so a reader that arrives after a
+   * waiting writer waits behind it (writers do not starve). Exclusive (`false`) is the default;
+   * shared and exclusive holders of one name agree with each other (both count as permits 1).
+   * @default false
+   * @example
+   * await locks.withLock('catalog', () => readCatalog(), { shared: true });
+   */
+  shared?: boolean;
 }
 
 /** Per-call options of `tryAcquire()`. */
-export type TryAcquireOptions = Pick<AcquireOptions, 'ttl' | 'label'>;
+export type TryAcquireOptions = Pick<AcquireOptions, 'ttl' | 'label' | 'permits' | 'shared'>;
 
 /** Per-call options of `withLock()`: those of `acquire()`. */
 export type WithLockOptions = AcquireOptions;
@@ -37,24 +58,28 @@ type EveryKey<T> = { readonly [K in keyof Required<T>]: K };
  * The keys `acquire()` and `withLock()` accept; any other is a `LockConfigError`.
  * @internal
  * @example
- * ACQUIRE_OPTION_KEYS; // ['ttl', 'waitMs', 'signal', 'label']
+ * ACQUIRE_OPTION_KEYS; // ['ttl', 'waitMs', 'signal', 'label', 'permits', 'shared']
  */
 export const ACQUIRE_OPTION_KEYS: readonly string[] = Object.values({
   ttl: 'ttl',
   waitMs: 'waitMs',
   signal: 'signal',
   label: 'label',
+  permits: 'permits',
+  shared: 'shared',
 } satisfies EveryKey<AcquireOptions>);
 
 /**
  * The keys `tryAcquire()` accepts; any other (`waitMs`, `signal` too) is a `LockConfigError`.
  * @internal
  * @example
- * TRY_ACQUIRE_OPTION_KEYS; // ['ttl', 'label']
+ * TRY_ACQUIRE_OPTION_KEYS; // ['ttl', 'label', 'permits', 'shared']
  */
 export const TRY_ACQUIRE_OPTION_KEYS: readonly string[] = Object.values({
   ttl: 'ttl',
   label: 'label',
+  permits: 'permits',
+  shared: 'shared',
 } satisfies EveryKey<TryAcquireOptions>);
 
 /** TLS settings for etcd's client port. PEM strings or buffers. */

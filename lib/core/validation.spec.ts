@@ -11,6 +11,7 @@ import {
   rejectUnknownKeys,
   resolveClientOptions,
   validateDurationMs,
+  validateLockMode,
   validateLockName,
   validateTtl,
 } from './validation.js';
@@ -65,6 +66,58 @@ describe('validateDurationMs', () => {
     assert.equal(validateDurationMs(0, 'waitMs'), 0);
     assert.equal(validateDurationMs(Infinity, 'waitMs'), Infinity);
     assert.throws(() => validateDurationMs(Infinity, 'grace', false), configError('grace'));
+  });
+});
+
+describe('validateLockMode', () => {
+  it('maps permits and shared to a grant rule: 1 is a mutex, 2 to 256 a semaphore', () => {
+    assert.equal(ZZLOCK_LIMITS.maxPermits, 256);
+    assert.deepEqual(validateLockMode(undefined, undefined), { mode: 'exclusive', permits: 1 });
+    assert.deepEqual(validateLockMode(1, false), { mode: 'exclusive', permits: 1 });
+    assert.deepEqual(validateLockMode(2, undefined), { mode: 'semaphore', permits: 2 });
+    assert.deepEqual(validateLockMode(256, false), { mode: 'semaphore', permits: 256 });
+    assert.deepEqual(validateLockMode(undefined, true), { mode: 'shared', permits: 1 });
+  });
+
+  it('stops at the limits and refuses permits with shared: true, naming the option', () => {
+    for (const permits of [0, -1, 257, 1.5, Number.NaN, Infinity, '2', null, 2n]) {
+      assert.throws(() => validateLockMode(permits, undefined), configError('permits'));
+    }
+    assert.throws(() => validateLockMode(2, true), configError('permits'));
+    assert.throws(() => validateLockMode(1, true), configError('permits'));
+    for (const shared of ['true', 1, null, {}]) {
+      assert.throws(() => validateLockMode(undefined, shared), configError('shared'));
+    }
+    assert.throws(
+      () => validateLockMode(300, undefined),
+      (error: unknown) => {
+        assert.ok(error instanceof LockConfigError);
+        assert.match(error.message, /from 1 \(a mutex\) to 256 \(got 300\)/);
+        return true;
+      },
+    );
+  });
+});
+
+describe('LockConfigError for lock holders that disagree', () => {
+  it('names the lock and both permits, for a backend to throw as is', () => {
+    const error = LockConfigError.permitsMismatch('export', 3, 2);
+    assert.equal(error.code, 'ZZLOCK_CONFIG');
+    assert.equal(error.name, 'LockConfigError');
+    assert.equal(error.option, 'permits');
+    assert.equal(error.value, 2);
+    assert.equal(error.lockName, 'export');
+    assert.match(
+      error.message,
+      /lock "export" is held with permits 3; this request asked for permits 2\./,
+    );
+  });
+
+  it('explains an exclusive acquire inside a shared hold', () => {
+    const error = LockConfigError.exclusiveInsideShared('catalog');
+    assert.equal(error.option, 'shared');
+    assert.equal(error.lockName, 'catalog');
+    assert.match(error.message, /lock "catalog" is held shared by this call chain/);
   });
 });
 

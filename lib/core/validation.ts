@@ -1,5 +1,6 @@
 import { ZZLOCK_DEFAULTS, ZZLOCK_LIMITS } from './defaults.js';
 import { LockConfigError } from './errors/lock-config.error.js';
+import type { AcquireRequest } from './lock-backend.js';
 import type { LockClientOptions } from './lock-options.js';
 
 // eslint-disable-next-line no-control-regex
@@ -74,6 +75,50 @@ export function validateSignal(signal: unknown): AbortSignal | undefined {
     throw new LockConfigError('signal', 'signal must be an AbortSignal', signal);
   }
   return signal;
+}
+
+/** The grant rule of a request: its mode and its permits, as a backend is asked for them. */
+export type LockModeRequest = Pick<AcquireRequest, 'mode' | 'permits'>;
+
+/**
+ * Checks `permits` and `shared` of a call and turns them into a grant rule: `shared: true` is
+ * `shared` (permits 1); `permits` 2 to 256 a `semaphore`; neither, or `permits: 1`, `exclusive`
+ * (a mutex). `undefined` counts as not given, as `@Locked` passes unset options.
+ * @throws LockConfigError naming `permits` (not a whole number from 1 to 256, or given with
+ *   `shared: true`) or `shared` (not a boolean)
+ * @example
+ * validateLockMode(3, undefined); // { mode: 'semaphore', permits: 3 }
+ * validateLockMode(undefined, true); // { mode: 'shared', permits: 1 }
+ */
+export function validateLockMode(permits: unknown, shared: unknown): LockModeRequest {
+  if (shared !== undefined && typeof shared !== 'boolean') {
+    throw new LockConfigError('shared', 'shared is true or false', shared);
+  }
+  if (permits !== undefined) {
+    if (
+      typeof permits !== 'number' ||
+      !Number.isInteger(permits) ||
+      permits < 1 ||
+      permits > ZZLOCK_LIMITS.maxPermits
+    ) {
+      throw new LockConfigError(
+        'permits',
+        `permits is a whole number from 1 (a mutex) to ${ZZLOCK_LIMITS.maxPermits}`,
+        permits,
+      );
+    }
+    if (shared === true) {
+      throw new LockConfigError(
+        'permits',
+        'permits and shared: true do not go together (shared holders are not counted): give ' +
+          'one of them',
+        permits,
+      );
+    }
+  }
+  if (shared === true) return { mode: 'shared', permits: 1 };
+  if (permits === undefined || permits === 1) return { mode: 'exclusive', permits: 1 };
+  return { mode: 'semaphore', permits };
 }
 
 /** {@link LockClientOptions} with every default applied and every value checked. */

@@ -9,27 +9,28 @@ type PromClient = typeof import('prom-client');
 
 /**
  * Names of zzlock's metrics without their prefix (`zzlock_` by default). Every series but
- * `store_errors_total` has the label `lock`: the declared lock name or template (`@Locked`'s
- * name or `label`, a call's `label`), never a per-entity key; a call that gives no `label` is
- * counted under `'unlabelled'`.
+ * `store_errors_total` has the labels `lock`: the declared lock name or template (`@Locked`'s
+ * name or `label`, a call's `label`), never a per-entity key (a call that gives no `label` is
+ * counted under `'unlabelled'`), and `mode`: `exclusive`, `semaphore` or `shared` (three values,
+ * so at most three series per lock label; a semaphore's permits are no label).
  *
  * @example
  * `${'zzlock_'}${ZZLOCK_METRIC_NAMES.acquireDuration}`; // 'zzlock_acquire_duration_seconds'
  */
 export const ZZLOCK_METRIC_NAMES = {
-  /** Histogram {lock, outcome}: time from asking for a lock to the grant or the failure. */
+  /** Histogram {lock, mode, outcome}: time from asking for a lock to the grant or the failure. */
   acquireDuration: 'acquire_duration_seconds',
-  /** Histogram {lock}: time spent waiting behind another holder. */
+  /** Histogram {lock, mode}: time spent waiting behind another holder. */
   waitDuration: 'wait_duration_seconds',
-  /** Histogram {lock}: time from grant to release. */
+  /** Histogram {lock, mode}: time from grant to release. */
   holdDuration: 'hold_duration_seconds',
-  /** Gauge {lock}: locks held right now by this process. */
+  /** Gauge {lock, mode}: locks (permits, shared holds) held right now by this process. */
   heldLocks: 'held_locks',
-  /** Counter {lock}: acquisitions that found the lock held by someone else. */
+  /** Counter {lock, mode}: acquisitions that found the lock held by someone else. */
   contended: 'contended_total',
-  /** Counter {lock}: `@Locked(..., { onBusy: 'skip' })` calls skipped. */
+  /** Counter {lock, mode}: `@Locked(..., { onBusy: 'skip' })` calls skipped. */
   skipped: 'skipped_total',
-  /** Counter {lock}: held locks lost (lease not renewed in time). */
+  /** Counter {lock, mode}: held locks lost (lease not renewed in time). */
   lost: 'lost_total',
   /** Counter {operation}: failed calls to the lock store. */
   storeErrors: 'store_errors_total',
@@ -137,36 +138,39 @@ export class ZZLockMetrics implements OnModuleInit {
     const acquireDuration = histogram(
       ZZLOCK_METRIC_NAMES.acquireDuration,
       'Time from asking for a lock to its grant or failure, by outcome.',
-      ['lock', 'outcome'],
+      ['lock', 'mode', 'outcome'],
       waitBuckets,
     );
     const waitDuration = histogram(
       ZZLOCK_METRIC_NAMES.waitDuration,
       'Time spent waiting for a lock held by another owner.',
-      ['lock'],
+      ['lock', 'mode'],
       waitBuckets,
     );
     const holdDuration = histogram(
       ZZLOCK_METRIC_NAMES.holdDuration,
       'Time a lock was held, from grant to release.',
-      ['lock'],
+      ['lock', 'mode'],
       holdBuckets,
     );
-    const heldLocks = gauge(ZZLOCK_METRIC_NAMES.heldLocks, 'Locks held by this process.', ['lock']);
+    const heldLocks = gauge(ZZLOCK_METRIC_NAMES.heldLocks, 'Locks held by this process.', [
+      'lock',
+      'mode',
+    ]);
     const contended = counter(
       ZZLOCK_METRIC_NAMES.contended,
       'Acquisitions that found the lock held by another owner.',
-      ['lock'],
+      ['lock', 'mode'],
     );
     const skipped = counter(
       ZZLOCK_METRIC_NAMES.skipped,
       "@Locked calls with onBusy 'skip' that did not run because the lock was busy.",
-      ['lock'],
+      ['lock', 'mode'],
     );
     const lost = counter(
       ZZLOCK_METRIC_NAMES.lost,
       'Held locks lost because their lease could not be renewed in time.',
-      ['lock'],
+      ['lock', 'mode'],
     );
     const storeErrors = counter(
       ZZLOCK_METRIC_NAMES.storeErrors,
@@ -175,8 +179,8 @@ export class ZZLockMetrics implements OnModuleInit {
     );
 
     this.lockService.observe({
-      acquired: ({ label, waitedMs, contended: wasContended, reentrant }) => {
-        const lock = { lock: label };
+      acquired: ({ label, mode, waitedMs, contended: wasContended, reentrant }) => {
+        const lock = { lock: label, mode };
         acquireDuration.observe(
           { ...lock, outcome: reentrant ? 'reentrant' : 'acquired' },
           waitedMs / 1000,
@@ -189,19 +193,19 @@ export class ZZLockMetrics implements OnModuleInit {
         }
       },
       acquireFailed: (event) => {
-        const lock = { lock: event.label };
+        const lock = { lock: event.label, mode: event.mode };
         const outcome = outcomeOf(event);
         acquireDuration.observe({ ...lock, outcome }, event.waitedMs / 1000);
         if (outcome === 'busy' || outcome === 'timeout') contended.inc(lock);
         if (outcome === 'timeout') waitDuration.observe(lock, event.waitedMs / 1000);
       },
-      released: ({ label, heldMs }) => {
-        heldLocks.dec({ lock: label });
-        holdDuration.observe({ lock: label }, heldMs / 1000);
+      released: ({ label, mode, heldMs }) => {
+        heldLocks.dec({ lock: label, mode });
+        holdDuration.observe({ lock: label, mode }, heldMs / 1000);
       },
-      lost: ({ label }) => lost.inc({ lock: label }),
+      lost: ({ label, mode }) => lost.inc({ lock: label, mode }),
       storeError: ({ operation }) => storeErrors.inc({ operation }),
-      skipped: ({ label }) => skipped.inc({ lock: label }),
+      skipped: ({ label, mode }) => skipped.inc({ lock: label, mode }),
     });
     this.#enabled = true;
   }

@@ -1,6 +1,7 @@
 // The lock contract every backend keeps, as a suite to run against one: against EtcdBackend on a
 // real etcd (lock-contract-etcd.test.ts) and against MemoryBackend, the in-process store users get
-// for their own unit tests (lock-contract-memory.unit.test.ts, which starts no etcd).
+// for their own unit tests (lock-contract-memory.unit.test.ts, which starts no etcd). The grant
+// rules beyond the mutex (permits, shared) are in lock-contract-modes.ts, part of this suite.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -13,6 +14,7 @@ import {
   type LockHandle,
 } from '../../lib/core/index.js';
 import { waitFor } from '../support/wait-for.js';
+import { modeContract } from './lock-contract-modes.js';
 
 const eventually = (check: () => Promise<boolean>) => waitFor('the store to settle', check);
 
@@ -205,5 +207,7 @@ export function contract(label: string, store: () => Store): void {
       await closing.close();
       await assert.rejects(closing.acquire('closed'), LockClientClosedError);
     });
+
+    modeContract(store, () => locks);
   });
 }

@@ -1,7 +1,7 @@
-// Prometheus series after locking (labelled by declared name, never per-entity keys; a call that
-// gives no label gets one constant label, whatever its name), and a
-// shutdown that stops new acquisitions (a request waiting for a lock answers 503 before the HTTP
-// server closes), lets running holders finish, and leaves no keys or leases.
+// Prometheus series after locking (labelled by declared name and by mode, never per-entity keys; a
+// call that gives no label gets one constant label, whatever its name), and a shutdown that stops
+// new acquisitions (a request waiting for a lock answers 503 before the HTTP server closes), lets
+// running holders finish, and leaves no keys or leases.
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -129,15 +129,15 @@ describe('metrics and shutdown on etcd', () => {
 
     const text = await registry.metrics();
     for (const series of [
-      'zzlock_acquire_duration_seconds_count{lock="order",outcome="acquired"} 3',
-      'zzlock_acquire_duration_seconds_count{lock="order",outcome="busy"} 1',
-      'zzlock_acquire_duration_seconds_count{lock="nightly",outcome="busy"} 1',
-      'zzlock_wait_duration_seconds_count{lock="order"} 1',
-      'zzlock_hold_duration_seconds_count{lock="order"} 3',
-      'zzlock_held_locks{lock="order"} 0',
-      'zzlock_contended_total{lock="order"} 2',
-      'zzlock_contended_total{lock="nightly"} 1',
-      'zzlock_skipped_total{lock="nightly"} 1',
+      'zzlock_acquire_duration_seconds_count{lock="order",mode="exclusive",outcome="acquired"} 3',
+      'zzlock_acquire_duration_seconds_count{lock="order",mode="exclusive",outcome="busy"} 1',
+      'zzlock_acquire_duration_seconds_count{lock="nightly",mode="exclusive",outcome="busy"} 1',
+      'zzlock_wait_duration_seconds_count{lock="order",mode="exclusive"} 1',
+      'zzlock_hold_duration_seconds_count{lock="order",mode="exclusive"} 3',
+      'zzlock_held_locks{lock="order",mode="exclusive"} 0',
+      'zzlock_contended_total{lock="order",mode="exclusive"} 2',
+      'zzlock_contended_total{lock="nightly",mode="exclusive"} 1',
+      'zzlock_skipped_total{lock="nightly",mode="exclusive"} 1',
       '# TYPE zzlock_lost_total counter',
       '# TYPE zzlock_store_errors_total counter',
     ]) {
@@ -248,7 +248,10 @@ describe('metrics in the default registry', () => {
       await first.get(Jobs).order('a');
       await second.get(Jobs).order('b');
       const text = await register.metrics();
-      assert.ok(text.includes('zzlock_hold_duration_seconds_count{lock="order"} 2'), text);
+      assert.ok(
+        text.includes('zzlock_hold_duration_seconds_count{lock="order",mode="exclusive"} 2'),
+        text,
+      );
       assert.ok(first.get(LockService) !== second.get(LockService));
     } finally {
       await first.close();
@@ -282,16 +285,60 @@ describe('metrics of calls that give no label', () => {
       const text = await registry.metrics();
       const unlabelled = 'unlabelled';
       for (const series of [
-        `zzlock_acquire_duration_seconds_count{lock="${unlabelled}",outcome="acquired"} 101`,
-        `zzlock_acquire_duration_seconds_count{lock="${unlabelled}",outcome="busy"} 1`,
-        `zzlock_hold_duration_seconds_count{lock="${unlabelled}"} 101`,
-        'zzlock_acquire_duration_seconds_count{lock="nightly",outcome="acquired"} 1',
+        `zzlock_acquire_duration_seconds_count{lock="${unlabelled}",mode="exclusive",outcome="acquired"} 101`,
+        `zzlock_acquire_duration_seconds_count{lock="${unlabelled}",mode="exclusive",outcome="busy"} 1`,
+        `zzlock_hold_duration_seconds_count{lock="${unlabelled}",mode="exclusive"} 101`,
+        'zzlock_acquire_duration_seconds_count{lock="nightly",mode="exclusive",outcome="acquired"} 1',
       ]) {
         assert.ok(text.includes(series), `missing ${series} in\n${text}`);
       }
       assert.doesNotMatch(text, /lock="(order|invoice|held)/, 'no lock name as a label');
       const heldSeries = text.split('\n').filter((line) => line.startsWith('zzlock_held_locks{'));
       assert.equal(heldSeries.length, 2, heldSeries.join('\n'));
+    } finally {
+      await moduleRef.close();
+    }
+  });
+});
+
+describe('metrics of semaphores and shared locks', () => {
+  it('label every series by mode too, three values at most per lock label', async () => {
+    const registry = new Registry();
+    const moduleRef = await Test.createTestingModule({
+      imports: [ZZLockModule.forRoot({ store: 'memory', metrics: { registry } })],
+    }).compile();
+    await moduleRef.init();
+    try {
+      const locks = moduleRef.get(LockService);
+      const permits = await Promise.all(
+        [1, 2].map(() => locks.acquire('export:1', { permits: 2, label: 'export' })),
+      );
+      assert.equal(await locks.tryAcquire('export:1', { permits: 2, label: 'export' }), null);
+      const readers = await Promise.all(
+        [1, 2, 3].map(() => locks.acquire('catalog', { shared: true, label: 'catalog' })),
+      );
+      let text = await registry.metrics();
+      for (const series of [
+        'zzlock_held_locks{lock="export",mode="semaphore"} 2',
+        'zzlock_held_locks{lock="catalog",mode="shared"} 3',
+        'zzlock_acquire_duration_seconds_count{lock="export",mode="semaphore",outcome="busy"} 1',
+        'zzlock_contended_total{lock="export",mode="semaphore"} 1',
+      ]) {
+        assert.ok(text.includes(series), `missing ${series} in\n${text}`);
+      }
+      await Promise.all([...permits, ...readers].map((lock) => lock.release()));
+      await locks.withLock('catalog', () => undefined, { label: 'catalog' });
+      text = await registry.metrics();
+      for (const series of [
+        'zzlock_held_locks{lock="export",mode="semaphore"} 0',
+        'zzlock_held_locks{lock="catalog",mode="shared"} 0',
+        'zzlock_hold_duration_seconds_count{lock="catalog",mode="shared"} 3',
+        'zzlock_hold_duration_seconds_count{lock="catalog",mode="exclusive"} 1',
+      ]) {
+        assert.ok(text.includes(series), `missing ${series} in\n${text}`);
+      }
+      const modes = new Set([...text.matchAll(/mode="([^"]*)"/g)].map((match) => match[1]));
+      assert.deepEqual([...modes].sort(), ['exclusive', 'semaphore', 'shared']);
     } finally {
       await moduleRef.close();
     }

@@ -69,6 +69,30 @@ describe('public surface', () => {
     assert.equal(rejected.lockName, 'x');
   });
 
+  it('exports the semaphore and shared-lock surface from both entries', async () => {
+    const core = await import('../../lib/core/index.js');
+    for (const entry of [api, core]) {
+      assert.equal(entry.ZZLOCK_LIMITS.maxPermits, 256);
+      assert.equal(entry.validateLockMode, api.validateLockMode);
+      const mismatch = entry.LockConfigError.permitsMismatch('export', 3, 2);
+      assert.ok(mismatch instanceof api.LockConfigError);
+      assert.equal(mismatch.lockName, 'export');
+    }
+    const declarations = await readFile(
+      new URL('../../lib/core/index.d.ts', import.meta.url),
+      'utf8',
+    );
+    for (const type of ['LockMode', 'LockModeRequest']) {
+      assert.match(declarations, new RegExp(`\\b${type}\\b`), `${type} is not exported`);
+    }
+    const handle = await readFile(
+      new URL('../../lib/core/lock-handle.d.ts', import.meta.url),
+      'utf8',
+    );
+    assert.match(handle, /readonly mode: LockMode;/);
+    assert.match(handle, /readonly permits: number;/);
+  });
+
   it("keeps @Locked's runtime and the manager off LockService, at run time and in its declarations", async () => {
     for (const member of ['reportSkipped', 'releaseAt', 'manager']) {
       assert.ok(!(member in LockService.prototype), `LockService.prototype.${member}`);

@@ -1,6 +1,6 @@
-// The bad input catalogue, against real etcd: every bad lock name, TTL, wait, endpoint and option
-// goes through every entry point that takes it (LockClient, LockService from forRoot and
-// forRootAsync, @Locked options and name functions, module options) and gets a LockConfigError
+// The bad input catalogue, against real etcd: every bad lock name, TTL, wait, permits, shared flag,
+// endpoint and option goes through every entry point that takes it (LockClient, LockService from
+// forRoot and forRootAsync, @Locked options and name functions, module options) and gets a LockConfigError
 // naming it, before any call to etcd; names that try to leave the namespace stay inside it;
 // releasing twice, after a loss or after close resolves (release is idempotent and never throws);
 // an etcd that refuses (permission denied, bad or missing credentials, NOSPACE) gives a
@@ -218,9 +218,24 @@ const BAD_LOCKED_OPTIONS: readonly [string, Record<string, unknown>][] = [
 /** Option keys acquire(), withLock() and tryAcquire() do not know: [key named, options]. */
 const UNKNOWN_CALL_OPTIONS: readonly [string, Record<string, unknown>][] = [
   ['waitMS', { waitMS: 5 }],
-  ['permits', { permits: 2 }],
-  ['shared', { shared: true }],
+  ['permit', { permit: 2 }],
+  ['Shared', { Shared: true }],
   ['Ttl', { Ttl: 5 }],
+];
+
+/** Bad permits and shared values: every acquire entry point and @Locked. [option named, options]. */
+const BAD_MODES: readonly [string, Record<string, unknown>][] = [
+  ['permits', { permits: 0 }],
+  ['permits', { permits: -1 }],
+  ['permits', { permits: 1.5 }],
+  ['permits', { permits: Number.NaN }],
+  ['permits', { permits: Infinity }],
+  ['permits', { permits: 257 }],
+  ['permits', { permits: '2' }],
+  ['permits', { permits: null }],
+  ['permits', { permits: 2, shared: true }],
+  ['shared', { shared: 'yes' }],
+  ['shared', { shared: 1 }],
 ];
 
 /** Keys of acquire() that tryAcquire(), which never waits, does not take. */
@@ -402,6 +417,14 @@ describe('bad input catalogue', () => {
       ]);
     });
 
+    for (const [option, options] of BAD_MODES) {
+      it(`${option} ${describeValue(Object.values(options)[0])} (${JSON.stringify(options)})`, () =>
+        assertAllConfigErrors(JSON.stringify(options), option, [
+          ...acquireCalls('mode-case', options, true),
+          ['@Locked(name, options)', () => Locked('x', options as LockedOptions)],
+        ]));
+    }
+
     for (const [option, options] of UNKNOWN_CALL_OPTIONS) {
       it(`unknown call option ${JSON.stringify(options)}, naming the known ones`, async () => {
         await assertAllConfigErrors(
@@ -410,7 +433,9 @@ describe('bad input catalogue', () => {
           acquireCalls('x', options, true),
         );
         for (const [entry, call] of acquireCalls('x', options, true)) {
-          const known = entry.endsWith('tryAcquire') ? 'ttl, label' : 'ttl, waitMs, signal, label';
+          const known = entry.endsWith('tryAcquire')
+            ? 'ttl, label, permits, shared'
+            : 'ttl, waitMs, signal, label, permits, shared';
           const error = (await thrownBy(entry, call)) as Error;
           assert.ok(
             error.message.includes(`known options are ${known}`),

@@ -64,6 +64,22 @@ export const lockConfigMessage = (
 ): string => `Invalid zzlock option "${option}": ${problem} (got ${describe(value, secret)}).`;
 
 /** @internal */
+export const permitsMismatchProblem = (
+  name: string,
+  heldPermits: number,
+  requestedPermits: number,
+): string =>
+  `lock${quote(name)} is held with permits ${heldPermits}; this request asked for permits ` +
+  `${requestedPermits}. Every holder of a lock asks for the same permits (an exclusive or ` +
+  'shared lock counts as 1): use one value per name, or another name';
+
+/** @internal */
+export const exclusiveInsideSharedProblem = (name: string): string =>
+  `lock${quote(name)} is held shared by this call chain, and an exclusive acquire inside it would ` +
+  'wait for its own shared hold forever: ask with shared: true inside, or take the lock ' +
+  'exclusive from the start (a shared acquire inside an exclusive hold is re-entrant)';
+
+/** @internal */
 export const storeUnavailableMessage = (
   operation: string,
   name: string | undefined,

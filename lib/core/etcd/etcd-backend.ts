@@ -361,19 +361,17 @@ export class EtcdBackend implements LockBackend {
 
   /**
    * Every holder of a name must ask for the same permits (a mutex and a shared lock: 1): a key
-   * put with other permits is a caller's mistake, never a reason to admit more holders.
+   * put with other permits is a caller's mistake, never a reason to admit more holders. The
+   * oldest key read decides (`blockers` are newest first): a newer key that disagrees with it is a
+   * request being refused, whose key is on its way out, and must not get ours refused too. Every
+   * grant comes from a read of the whole queue ahead (fewer keys than the read's limit), so the
+   * oldest key read then is the head.
    */
   #agree(placed: PlacedKey, blockers: readonly Blocker[]): void {
     const { rule, queue } = placed;
-    const other = blockers.find((blocker) => blocker.permits !== rule.permits);
-    if (other === undefined) return;
-    throw new LockConfigError(
-      'permits',
-      `lock '${queue.name}' is held or awaited with permits ${other.permits}, but this ` +
-        `request asked for permits ${rule.permits} (a mutex and a shared lock count as 1): every ` +
-        `holder of a name must ask for the same number`,
-      rule.permits,
-    );
+    const other = blockers.at(-1);
+    if (other === undefined || other.permits === rule.permits) return;
+    throw LockConfigError.permitsMismatch(queue.name, other.permits, rule.permits);
   }
 
   /** Takes a key name on `lease` for `queue`, under the prefix of `rule`'s keys. */
