@@ -85,6 +85,19 @@ export interface ChaosRunOptions {
    */
   etcdArgs?: readonly string[];
   /**
+   * How long the leader is frozen (SIGSTOP), in ms. The default, half the TTL, is past etcd's
+   * election timeout (a new leader is elected; calls through the frozen one hang) and short of
+   * what etcd 3.4.23 cannot survive: a leader stuck until its own view of a lease has run out
+   * revokes that lease when it comes back, although the new leader kept it alive
+   * (etcd-io/etcd#15247, fixed in later 3.4 and 3.5 releases). A soak with the leader frozen for
+   * TTL + 1 s showed it: at the thaw every member applied a burst of revokes ("lease not found"
+   * for the duplicates), the keys of live holders went, and two grants overlapped with holders
+   * whose keepalives had not yet told them. No client can see that coming; fencing tokens still
+   * rejected every stale write. Pass `ttlSeconds * 1000 + 1000` to see it again.
+   * @default ttlSeconds * 500
+   */
+  leaderFreezeMs?: number;
+  /**
    * Where progress lines go.
    * @default console.log
    */
@@ -180,7 +193,17 @@ export async function runChaos(options: ChaosRunOptions = {}): Promise<ChaosRunR
         `${names.join(', ')}; 3-member etcd ${(options.etcdArgs ?? ['--pre-vote']).join(' ') || '(default flags)'}; ` +
         `ttl ${ttl} s, callTimeoutMs ${options.callTimeoutMs ?? 1500}`,
     );
-    const injector = new FaultInjector(cluster, proxies, pool, names, ttl, log, notePids);
+    const leaderFreezeMs = options.leaderFreezeMs ?? ttl * 500;
+    const injector = new FaultInjector(
+      cluster,
+      proxies,
+      pool,
+      names,
+      ttl,
+      leaderFreezeMs,
+      log,
+      notePids,
+    );
     const stopAt = startedAt + (options.durationMs ?? 0);
     try {
       do {
@@ -313,6 +336,7 @@ class FaultInjector {
     private readonly pool: WorkerPool,
     private readonly names: readonly string[],
     private readonly ttl: number,
+    private readonly leaderFreezeMs: number,
     private readonly log: (line: string) => void,
     /** Called after etcd members were (re)started, to note their process ids. */
     private readonly started: () => void,
@@ -400,7 +424,7 @@ class FaultInjector {
     const startedAt = chaosClockMs();
     await this.cluster.freeze(leader);
     const fault = this.#record('member-sigstop', `${leader.name} (leader)`, startedAt);
-    await delay(this.ttl * 1000 + 1000);
+    await delay(this.leaderFreezeMs);
     await this.cluster.thaw(leader);
     fault.healedAt = chaosClockMs();
     await this.cluster.leader();

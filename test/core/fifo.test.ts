@@ -55,11 +55,11 @@ it('grants in arrival order across clients, each waiter watching the key ahead, 
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     }
-    // Each waiter watches the two keys just ahead of it (the first: the holder only), and nothing
-    // else: no prefix watch that would tell every client of every handoff.
+    // Each waiter watches the key just ahead of it, and nothing else: no prefix watch that would
+    // tell every client of every handoff.
     await waitFor(
-      'every waiter to watch the keys ahead',
-      async () => (await watcherCount()) === 2 * WAITERS - 1,
+      'every waiter to watch the key ahead of it',
+      async () => (await watcherCount()) === WAITERS,
     );
 
     const txnsBefore = await txnCount();

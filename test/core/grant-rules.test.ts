@@ -159,7 +159,7 @@ describe('grant rules on etcd', () => {
     await holder.release(held);
   });
 
-  it('each waiter watches only the two keys just ahead of it', async () => {
+  it('each waiter watches only the key that blocks it', async () => {
     const stores = [backend(), backend(), backend()];
     const holder = await grant(stores[0], request('line', 'exclusive'));
     const before = await watchers();
@@ -168,9 +168,8 @@ describe('grant rules on etcd', () => {
       waiting.push(grant(stores[i % 3], request('line', 'exclusive')));
       await waitFor('the waiter to queue', async () => (await keysOf('line')) === i + 2);
     }
-    // The first waiter watches the holder; each later one the two keys ahead of it (the one it
-    // waits for, and the one that one waits for, whose deletion tells it who holds next).
-    await waitFor('each waiter to watch', async () => (await watchers()) - before === 2 * 6 - 1);
+    // Each waiter watches the key just ahead of it (the first: the holder's), nothing else.
+    await waitFor('each waiter to watch', async () => (await watchers()) - before === 6);
     let previous = holder;
     let owner = stores[0];
     await owner.release(previous);

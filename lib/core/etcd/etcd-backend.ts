@@ -288,8 +288,7 @@ export class EtcdBackend implements LockBackend {
       const written = writtenRevision(response); // a late txn of this name, behind a blocker
       if (written === undefined) placed.free();
       else this.#cleanUp(placed, written);
-      const holder = oldestBlocker(response);
-      if (holder !== undefined) this.#agree(placed, [holder]);
+      this.#agree(placed, oldestBlocker(response));
       return null;
     }
     if (!placed.lease.isLost()) return this.#grant(placed, revision, false);
@@ -312,7 +311,7 @@ export class EtcdBackend implements LockBackend {
     const { rule, lease } = placed;
     const { blockers, revision } = enqueued;
     try {
-      if (blockers !== undefined) this.#agree(placed, blockers);
+      if (blockers !== undefined) this.#agree(placed, enqueued.head);
       let granted = blockers !== undefined && rule.isGranted(blockers.length);
       const waited = !granted;
       if (!granted && waitMs === 0) {
@@ -333,7 +332,7 @@ export class EtcdBackend implements LockBackend {
           retry,
           watches: this.#watches,
           confirm: () => this.#confirm(placed, revision),
-          agree: (found) => this.#agree(placed, found),
+          agree: (head) => this.#agree(placed, head),
         });
       }
       // Judged by the clock now, not by a timer that a pause may have held up: news that we are
@@ -355,21 +354,19 @@ export class EtcdBackend implements LockBackend {
   ): Promise<'granted' | 'busy' | 'gone'> {
     const read = await retry.explain(() => this.#confirm(placed, revision));
     if (read === 'gone') return 'gone';
-    this.#agree(placed, read.blockers);
+    this.#agree(placed, read.head);
     return placed.rule.isGranted(read.blockers.length) ? 'granted' : 'busy';
   }
 
   /**
    * Every holder of a name must ask for the same permits (a mutex and a shared lock: 1): a key
    * put with other permits is a caller's mistake, never a reason to admit more holders. The
-   * oldest key read decides (`blockers` are newest first): a newer key that disagrees with it is a
-   * request being refused, whose key is on its way out, and must not get ours refused too. Every
-   * grant comes from a read of the whole queue ahead (fewer keys than the read's limit), so the
-   * oldest key read then is the head.
+   * queue's head (its oldest key) decides: a newer key that disagrees with it is a request being
+   * refused, whose key is on its way out, and must not get ours refused too.
    */
-  #agree(placed: PlacedKey, blockers: readonly Blocker[]): void {
+  #agree(placed: PlacedKey, head: Blocker | undefined): void {
     const { rule, queue } = placed;
-    const other = blockers.at(-1);
+    const other = head;
     if (other === undefined || other.permits === rule.permits) return;
     throw LockConfigError.permitsMismatch(queue.name, other.permits, rule.permits);
   }

@@ -21,11 +21,7 @@ export interface GrantRule {
   readonly mode: LockMode;
   /** Holders allowed at once: 1 unless a semaphore. */
   readonly permits: number;
-  /**
-   * How many blockers a read returns: `permits + 1`, so a read tells whether the keys blocking
-   * ours are exactly `permits` many (then the deletion of any one of them is our grant, with no
-   * read: see {@link isExact}) or more.
-   */
+  /** How many blockers a read returns: `permits`, as many as it takes to tell busy from granted. */
   readonly blockerLimit: number;
   /** The prefix its own keys go under. */
   keyPrefix(queuePrefix: Buffer): Buffer;
@@ -33,12 +29,6 @@ export interface GrantRule {
   blockerRange(queuePrefix: Buffer, queueEnd: Buffer): { key: Buffer; range_end: Buffer };
   /** Whether a key whose older blockers are `count` many is granted. */
   isGranted(count: number): boolean;
-  /**
-   * Whether `count` blockers (as a read of {@link blockerLimit} returned them) are all there is
-   * and one fewer is a grant: no key can join ahead of ours later, so once any of them is seen
-   * deleted, ours is granted without reading again.
-   */
-  isExact(count: number): boolean;
 }
 
 /** The sub-prefix of shared keys, under a lock's queue prefix. @internal */
@@ -47,7 +37,7 @@ export const SHARED_SUBPREFIX = 'r/';
 class ExclusiveRule implements GrantRule {
   readonly mode: LockMode = 'exclusive';
   readonly permits: number = 1;
-  readonly blockerLimit: number = 2;
+  readonly blockerLimit: number = 1;
   keyPrefix(queuePrefix: Buffer): Buffer {
     return queuePrefix;
   }
@@ -57,9 +47,6 @@ class ExclusiveRule implements GrantRule {
   isGranted(count: number): boolean {
     return count < this.permits;
   }
-  isExact(count: number): boolean {
-    return count === this.permits;
-  }
 }
 
 class SemaphoreRule extends ExclusiveRule {
@@ -67,7 +54,7 @@ class SemaphoreRule extends ExclusiveRule {
   override readonly blockerLimit: number;
   constructor(override readonly permits: number) {
     super();
-    this.blockerLimit = permits + 1;
+    this.blockerLimit = permits;
   }
 }
 

@@ -94,13 +94,8 @@ describe('queue txns', () => {
     assert.equal(exclusive.isGranted(1), false);
     assert.equal(semaphore.isGranted(2), true);
     assert.equal(semaphore.isGranted(3), false);
-    assert.equal(semaphore.blockerLimit, 4);
-    assert.equal(exclusive.blockerLimit, 2);
-    // Exactly `permits` blockers: the deletion of any one is a grant.
-    assert.equal(exclusive.isExact(1), true);
-    assert.equal(exclusive.isExact(2), false);
-    assert.equal(semaphore.isExact(3), true);
-    assert.equal(semaphore.isExact(4), false);
+    assert.equal(semaphore.blockerLimit, 3);
+    assert.equal(exclusive.blockerLimit, 1);
     assert.equal(shared.isGranted(0), true);
     assert.equal(shared.isGranted(1), false);
   });
@@ -143,21 +138,30 @@ describe('queue txns', () => {
     assert.equal(String(sharedTry.compare?.[0].range_end), 'ns/a%2Fb/r/');
   });
 
-  it('enqueue reads what blocks it before its put', () => {
+  it('enqueue reads what blocks it, and the head, before its put', () => {
     const txn = enqueueTxn(queue, semaphore, key, value, '7');
     assert.deepEqual(txn.compare, [
       { key, target: 'Create', result: 'Equal', create_revision: '0' },
     ]);
-    assert.deepEqual(txn.success?.[0], {
-      request_range: newestKeys({ key: queue.prefix, range_end: queue.end }, 4),
-    });
-    assert.deepEqual(decodeEnqueue(reply(true, 42, [{ kvs: [] }])), {
+    const whole = { key: queue.prefix, range_end: queue.end };
+    assert.deepEqual(txn.success, [
+      { request_range: newestKeys(whole, 3) },
+      { request_range: { ...newestKeys(whole, 1), sort_order: 'Ascend' } },
+      { request_put: { key, value, lease: '7' } },
+    ]);
+    assert.deepEqual(decodeEnqueue(reply(true, 42, [{ kvs: [] }, { kvs: [] }])), {
       revision: 42n,
       blockers: [],
+      head: undefined,
     });
-    assert.deepEqual(decodeEnqueue(reply(true, 42, [{ kvs: [kv('40'), kv('38')] }])), {
+    const behind = reply(true, 42, [
+      { kvs: [kv('40'), kv('38')] },
+      { kvs: [kv('30', 'h:1 permits=3')] },
+    ]);
+    assert.deepEqual(decodeEnqueue(behind), {
       revision: 42n,
       blockers: [blocker('40'), blocker('38')],
+      head: { ...blocker('30'), permits: 3 },
     });
     // A retried txn whose first attempt had put the key: its place is unknown, read it.
     assert.deepEqual(decodeEnqueue(reply(false, 50, [{ kvs: [kv('42')] }])), {
@@ -166,22 +170,26 @@ describe('queue txns', () => {
     });
   });
 
-  it('confirm checks our own key and reads what blocks it', () => {
+  it('confirm checks our own key and reads what blocks it, and the head', () => {
     const txn = confirmTxn(queue, exclusive, key, 42n);
     assert.deepEqual(txn.compare, [
       { key, target: 'Create', result: 'Equal', create_revision: '42' },
     ]);
+    const whole = { key: queue.prefix, range_end: queue.end };
     assert.deepEqual(txn.success, [
-      { request_range: newestKeys({ key: queue.prefix, range_end: queue.end }, 2, 42n) },
+      { request_range: newestKeys(whole, 1, 42n) },
+      { request_range: { ...newestKeys(whole, 1), sort_order: 'Ascend' } },
     ]);
     assert.equal(decodeConfirm(reply(false, 60)), 'gone');
-    assert.deepEqual(decodeConfirm(reply(true, 60, [{ kvs: [] }])), {
+    assert.deepEqual(decodeConfirm(reply(true, 60, [{ kvs: [] }, { kvs: [kv('42')] }])), {
       revision: 60n,
       blockers: [],
+      head: blocker('42'),
     });
-    assert.deepEqual(decodeConfirm(reply(true, 60, [{ kvs: [kv('41')] }])), {
+    assert.deepEqual(decodeConfirm(reply(true, 60, [{ kvs: [kv('41')] }, { kvs: [kv('41')] }])), {
       revision: 60n,
       blockers: [blocker('41')],
+      head: blocker('41'),
     });
   });
 

@@ -45,11 +45,23 @@ export interface Enqueued {
    * {@link revision}); `undefined` when unknown (a retried txn found its key already there).
    */
   readonly blockers: readonly Blocker[] | undefined;
+  /** The oldest key of the queue, whose permits every request must agree with; none if empty. */
+  readonly head?: Blocker;
 }
 
-/** What a confirm read found: our key is gone, or the revision read at and the blockers. */
+/** What a confirm read found: our key is gone, or the revision read at, the blockers and the head. */
 export type Confirmed =
-  'gone' | { readonly revision: bigint; readonly blockers: readonly Blocker[] };
+  | 'gone'
+  | { readonly revision: bigint; readonly blockers: readonly Blocker[]; readonly head?: Blocker };
+
+/**
+ * The oldest key of the whole queue (any mode): the one a request's permits are checked against,
+ * as the holder that has been there longest (a newer key that disagrees with it is a request
+ * being refused, on its way out, and must not get others refused too).
+ */
+function headRange(queue: Queue): IRangeRequest {
+  return { ...newestKeys({ key: queue.prefix, range_end: queue.end }, 1), sort_order: 'Ascend' };
+}
 
 /** `key` exists with this create revision (`0`: does not exist). */
 function createdAt(key: Buffer, revision: bigint | 0): ICompare {
@@ -136,6 +148,7 @@ export function enqueueTxn(
     compare: [createdAt(key, 0)],
     success: [
       { request_range: blockerRead(queue, rule) },
+      { request_range: headRange(queue) },
       { request_put: { key, value, lease: leaseId } },
     ],
     failure: [{ request_range: { key } }],
@@ -147,8 +160,9 @@ export function decodeEnqueue(response: ITxnResponse): Enqueued {
   if (response.succeeded) {
     return {
       revision: BigInt(response.header.revision),
-      // The range runs before the put: every key it found is older than ours.
+      // The ranges run before the put: every key they found is older than ours.
       blockers: blockersOf(response.responses[0]?.response_range.kvs),
+      head: blockersOf(response.responses[1]?.response_range.kvs)[0],
     };
   }
   const own = response.responses[0]?.response_range.kvs[0];
@@ -171,7 +185,10 @@ export function confirmTxn(
 ): TxnRequest {
   return {
     compare: [createdAt(key, revision)],
-    success: [{ request_range: blockerRead(queue, rule, revision) }],
+    success: [
+      { request_range: blockerRead(queue, rule, revision) },
+      { request_range: headRange(queue) },
+    ],
     failure: [],
   };
 }
@@ -182,6 +199,7 @@ export function decodeConfirm(response: ITxnResponse): Confirmed {
   return {
     revision: BigInt(response.header.revision),
     blockers: blockersOf(response.responses[0]?.response_range.kvs),
+    head: blockersOf(response.responses[1]?.response_range.kvs)[0],
   };
 }
 

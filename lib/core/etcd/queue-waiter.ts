@@ -17,8 +17,8 @@ export interface Turn {
   readonly watches: WatchRegistry;
   /** Reads the queue: is our key still there, and which keys block it. */
   readonly confirm: () => Promise<Confirmed>;
-  /** Checks the blockers agree with our permits; throws `LockConfigError` if not. */
-  readonly agree: (blockers: readonly Blocker[]) => void;
+  /** Checks the queue's head agrees with our permits; throws `LockConfigError` if not. */
+  readonly agree: (head: Blocker | undefined) => void;
 }
 
 /** A blocker's watch, as this waiter uses it. */
@@ -32,13 +32,10 @@ interface Watched {
  * our key or our lease is gone.
  *
  * Only the keys that block ours are watched, one watch per key (shared by this process's waiters
- * it blocks): an exclusive waiter watches the two keys just ahead of it, a shared one the two
- * newest exclusive keys ahead, a semaphore's the `permits + 1` keys just ahead. So a handoff is
- * told to the waiters it concerns (two), not to every process with a waiter. When a read found
- * exactly `permits` blockers, the deletion of any one of them is the grant, with no read: no key
- * can join ahead of ours later. Otherwise a blocker's deletion means one read (that also checks
- * our key is still there), off the handoff's path: the waiter second in line learns that the one
- * ahead of it now holds, so that the next release reaches it as a grant.
+ * it blocks): an exclusive waiter watches the key just ahead of it, a shared one the newest
+ * exclusive key ahead, a semaphore's the `permits` keys just ahead. So a handoff is told to the
+ * waiter it concerns, not to every process with a waiter. When a blocker goes, one read decides
+ * (granted, or the new blockers to watch), and confirms our own key is still there.
  *
  * A watch starts at etcd's current revision (a past one would be served by etcd's 100 ms
  * catch-up loop), so it covers deletions from its registration on; a waiter whose last read is
@@ -51,6 +48,7 @@ interface Watched {
 export async function waitForTurn(turn: Turn): Promise<boolean> {
   const { rule, lease, budget, retry, watches } = turn;
   let blockers = turn.enqueued.blockers;
+  let head = turn.enqueued.head;
   /** The revision our blockers were read at. */
   let readAt = turn.enqueued.revision;
   let mustRead = blockers === undefined;
@@ -88,23 +86,21 @@ export async function waitForTurn(turn: Turn): Promise<boolean> {
         }
         if (read === 'gone') return false;
         blockers = read.blockers;
+        head = read.head;
         readAt = read.revision;
         gone.clear();
         recheckMs = ZZLOCK_DEFAULTS.waiterRecheckMs;
       }
-      turn.agree(blockers);
+      turn.agree(head);
       if (rule.isGranted(blockers.length)) return true;
       watchExactly(blockers, watched, watches, listener);
-      // Blockers seen deleted, also before we subscribed to a watch another waiter had opened.
-      const known = blockers;
-      const left = known.filter(
-        (b) => gone.has(b.revision) || watched.get(b.revision)?.watch.wasDeleted(b.revision),
-      );
-      // Exactly `permits` keys blocked ours at the last read and none can join ahead: one gone
-      // is our grant, with no read on the handoff's path (our key is judged by our lease).
-      if (left.length > 0 && rule.isExact(known.length)) return true;
-      // Else a blocker went (or a key of a blocker's name, in another incarnation): read again.
-      if (left.length > 0 || gone.size > 0) {
+      // A blocker went (or a key of a blocker's name, in another incarnation), maybe before we
+      // subscribed to a watch another waiter had opened: read again to decide. The read also
+      // confirms our own key is still there, which no clock can tell: etcd 3.4.23 revokes live
+      // leases when a leader that was stuck past their TTL comes back (etcd-io/etcd#15247), and a
+      // soak saw a waiter that skipped this read granted a key etcd had just deleted that way.
+      const seenGone = blockers.some((b) => watched.get(b.revision)?.watch.wasDeleted(b.revision));
+      if (gone.size > 0 || seenGone) {
         mustRead = true;
         continue;
       }
