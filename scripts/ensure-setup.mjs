@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Installs what a fresh machine lacks before the demo or the tests run:
-// npm dependencies (npm ci) when node_modules is missing or stale, and Debian's etcd-server when
-// no `etcd` binary is on PATH (not with --no-etcd: the unit tier needs none). Plain Node, no
-// dependencies: it runs before `npm ci`.
+// npm dependencies (npm ci) when node_modules is missing or stale, Debian's etcd-server when no
+// `etcd` binary is on PATH and Debian's etcd-client when no `etcdctl` is (the interop test drives
+// `etcdctl lock`); not with --no-etcd: the unit tier needs neither. Plain Node, no dependencies: it
+// runs before `npm ci`.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -25,19 +26,30 @@ if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtime
   run('npm', ['ci', '--no-audit', '--no-fund']);
 }
 
-if (!process.argv.includes('--no-etcd') && !onPath('etcd')) {
+// The binaries the etcd tier needs, and the Debian package of each (both 3.4.23 on bookworm).
+const etcdBinaries = [
+  { binary: 'etcd', pkg: 'etcd-server' },
+  { binary: 'etcdctl', pkg: 'etcd-client' },
+];
+const missing = process.argv.includes('--no-etcd')
+  ? []
+  : etcdBinaries.filter(({ binary }) => !onPath(binary));
+if (missing.length > 0) {
+  const names = missing.map(({ binary }) => binary).join(' and ');
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!onPath('apt-get')) {
     console.error(
-      '[setup] etcd is not installed and apt-get is not available: install etcd 3.4+ and put it on PATH.',
+      `[setup] ${names} missing and apt-get is not available: install etcd 3.4+ (etcd and etcdctl) and put both on PATH.`,
     );
     process.exit(1);
   }
   const apt = (args) => (isRoot ? run('apt-get', args) : run('sudo', ['apt-get', ...args]));
   apt(['update', '-qq']);
-  apt(['install', '-y', '-qq', '--no-install-recommends', 'etcd-server']);
-  if (!onPath('etcd')) {
-    console.error('[setup] etcd-server was installed but `etcd` is still not on PATH.');
-    process.exit(1);
+  apt(['install', '-y', '-qq', '--no-install-recommends', ...missing.map(({ pkg }) => pkg)]);
+  for (const { binary, pkg } of missing) {
+    if (!onPath(binary)) {
+      console.error(`[setup] ${pkg} was installed but \`${binary}\` is still not on PATH.`);
+      process.exit(1);
+    }
   }
 }
