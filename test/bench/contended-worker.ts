@@ -11,6 +11,8 @@ export interface WorkerOrder {
   readonly namespace: string;
   readonly lockName: string;
   readonly waiters: number;
+  /** Each acquire takes one of this many permits (a semaphore); absent: an exclusive lock. */
+  readonly permits?: number;
   /** Shared-clock time (see `sharedNow`) at which to start and stop. */
   readonly startAt: number;
   readonly stopAt: number;
@@ -42,6 +44,9 @@ export interface WorkerReport {
 const worker = process.pid;
 
 process.once('message', (order: WorkerOrder) => void run(order));
+// Loaded: the benchmark waits for every worker to say so before it sets the start time, so that
+// forking many workers on few cores does not eat into the warm-up.
+process.send?.('loaded');
 
 async function run(order: WorkerOrder): Promise<void> {
   const contender = createContender(order.contender, order.endpoints, order.namespace);
@@ -59,7 +64,7 @@ async function run(order: WorkerOrder): Promise<void> {
       const start = sharedNow();
       let lock;
       try {
-        lock = await contender.acquire(order.lockName, stop.signal);
+        lock = await contender.acquire(order.lockName, stop.signal, order.permits);
       } catch (error) {
         if (stop.signal.aborted) pendingStarts.push(start);
         else errors.push(String(error));
