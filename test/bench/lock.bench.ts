@@ -366,8 +366,15 @@ function reportExtra({ axis, semaphore, trace }: Extra): void {
   for (const contender of CONTENDERS) {
     const growth = processesGrowth(axis, contender);
     if (growth !== undefined) {
+      const points = axis.filter((p) => p.contender === contender);
+      const first = points.find((p) => p.processes === growth.from) as Contended;
+      const last = points.find((p) => p.processes === growth.to) as Contended;
+      // What a process whose waiter is not next costs per handoff (0 when only the next is told).
+      const perBystander =
+        (last.messagesPerHandoff - first.messagesPerHandoff) / (growth.to - growth.from);
       console.log(
-        `  ${contender}: messages per handoff ×${fixed(growth.growth)} from ${growth.from} to ${growth.to} processes`,
+        `  ${contender}: messages per handoff ×${fixed(growth.growth)} from ${growth.from} to ${growth.to} processes; ` +
+          `each further waiting process adds ${fixed(perBystander)} messages per handoff`,
       );
     }
   }

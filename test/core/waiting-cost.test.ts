@@ -100,7 +100,7 @@ describe('waiting cost by number of processes', () => {
         };
         // Steady state: every process has been granted at least once, so all are queued.
         await waitFor(
-          'every process to be granted once',
+          'every process to have queued (2 grants per process)',
           async () => (await grants()) >= 2 * processes,
           30_000,
         );
