@@ -39,6 +39,9 @@ describe('waiting cost by number of processes', () => {
   let etcd: EtcdCluster;
   const children = new Set<ChildProcess>();
   const exits = new Map<ChildProcess, Promise<unknown>>();
+  const inboxes = new Map<ChildProcess, Inbox>();
+  const nextMessage = (child: ChildProcess, matches: (message: unknown) => boolean) =>
+    (inboxes.get(child) as Inbox).next(matches);
 
   /** Forks a waiting process; resolves once it has loaded. */
   async function spawnWaiter(
@@ -60,6 +63,7 @@ describe('waiting cost by number of processes', () => {
     });
     children.add(child);
     exits.set(child, once(child, 'exit'));
+    inboxes.set(child, new Inbox(child));
     await nextMessage(child, (message) => message === 'loaded');
     return child;
   }
@@ -206,21 +210,41 @@ describe('waiting cost by number of processes', () => {
   });
 });
 
-/** The next IPC message from `child` that `matches`; rejects if it exits first. */
-function nextMessage(
-  child: ChildProcess,
-  matches: (message: unknown) => boolean,
-): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (message: unknown) => {
-      if (!matches(message)) return;
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-      resolve(message);
-    };
-    const onExit = (code: number | null) =>
-      reject(new Error(`waiting process exited (${code}) before the expected message`));
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
+/**
+ * Every IPC message of one child, kept from its fork on, so none is missed between two waits.
+ */
+class Inbox {
+  readonly #messages: unknown[] = [];
+  #exitCode: number | null | undefined;
+  /** Waits to wake when a message comes or the child exits. */
+  #wakers: Array<() => void> = [];
+
+  constructor(child: ChildProcess) {
+    child.on('message', (message) => {
+      this.#messages.push(message);
+      this.#wakeAll();
+    });
+    child.once('exit', (code) => {
+      this.#exitCode = code;
+      this.#wakeAll();
+    });
+  }
+
+  /** Takes the first message (received or to come) that `matches`; rejects once the child exited. */
+  async next(matches: (message: unknown) => boolean): Promise<unknown> {
+    for (;;) {
+      const index = this.#messages.findIndex(matches);
+      if (index >= 0) return this.#messages.splice(index, 1)[0];
+      if (this.#exitCode !== undefined) {
+        throw new Error(`waiting process exited (${this.#exitCode}) before the expected message`);
+      }
+      await new Promise<void>((resolve) => this.#wakers.push(resolve));
+    }
+  }
+
+  #wakeAll(): void {
+    const wakers = this.#wakers;
+    this.#wakers = [];
+    for (const wake of wakers) wake();
+  }
 }
