@@ -5,7 +5,7 @@ import { fork } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ContenderName } from './contenders.js';
-import type { GrantRecord, WorkerOrder, WorkerReport } from './contended-worker.js';
+import type { GrantRecord, WorkerOrder, WorkerReport, WorkerStart } from './contended-worker.js';
 import { messagesBetween, readMessageCounts, type MessageCounts } from './etcd-messages.js';
 import { percentiles, sharedNow, type Percentiles } from './stats.js';
 
@@ -59,43 +59,39 @@ export async function runContendedRound(order: RoundOrder): Promise<Contended> {
   );
   const exited = workers.map((worker) => new Promise((resolve) => worker.once('exit', resolve)));
   try {
-    const loaded = workers.map(
-      (worker, i) =>
-        new Promise<void>((resolve, reject) => {
-          worker.on('message', (message) => message === 'loaded' && resolve());
-          worker.once('error', reject);
-          worker.once('exit', (code) => reject(new Error(`worker ${i} exited ${code} early`)));
-        }),
-    );
-    await Promise.all(loaded);
-    const startAt = sharedNow() + 500;
+    const channels = workers.map((worker, i) => {
+      const ready = new Promise<void>((resolve, reject) => {
+        worker.on('message', (message) => message === 'ready' && resolve());
+        worker.once('error', reject);
+        worker.once('exit', (code) => reject(new Error(`worker ${i} exited ${code} early`)));
+      });
+      const report = new Promise<WorkerReport>((resolve, reject) => {
+        worker.on('message', (message) => message !== 'ready' && resolve(message as WorkerReport));
+        worker.once(
+          'exit',
+          (code) => code !== 0 && reject(new Error(`worker ${i} exited ${code}`)),
+        );
+      });
+      const workerOrder: WorkerOrder = {
+        contender,
+        endpoints: order.endpoints,
+        namespace: order.namespace,
+        lockName: 'hot',
+        waiters: Math.floor(waiters / processes) + (i < waiters % processes ? 1 : 0),
+        ...(order.permits === undefined ? {} : { permits: order.permits }),
+      };
+      report.catch(() => undefined); // awaited below, unless the round failed before
+      worker.send(workerOrder);
+      return { ready, report };
+    });
+    await Promise.all(channels.map((c) => c.ready));
+    const startAt = sharedNow() + 100;
     // Figures come from the steady state: once every waiter has queued.
     const measureFrom = startAt + order.warmupMs;
     const stopAt = measureFrom + order.seconds * 1000;
-    const reports = workers.map(
-      (worker, i) =>
-        new Promise<WorkerReport>((resolve, reject) => {
-          worker.on('message', (message) => {
-            if (message !== 'ready' && message !== 'loaded') resolve(message as WorkerReport);
-          });
-          worker.once('error', reject);
-          worker.once(
-            'exit',
-            (code) => code !== 0 && reject(new Error(`worker ${i} exited ${code}`)),
-          );
-          const workerOrder: WorkerOrder = {
-            contender,
-            endpoints: order.endpoints,
-            namespace: order.namespace,
-            lockName: 'hot',
-            waiters: Math.floor(waiters / processes) + (i < waiters % processes ? 1 : 0),
-            ...(order.permits === undefined ? {} : { permits: order.permits }),
-            startAt,
-            stopAt,
-          };
-          worker.send(workerOrder);
-        }),
-    );
+    const start: WorkerStart = { startAt, stopAt };
+    for (const worker of workers) worker.send(start);
+    const reports = channels.map((c) => c.report);
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, measureFrom - sharedNow())));
     const before = await readMessageCounts(order.endpoints);
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, stopAt - sharedNow())));

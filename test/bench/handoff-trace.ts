@@ -11,6 +11,7 @@ import { fork } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { percentiles, sharedNow, type Percentiles } from './stats.js';
+import type { WorkerStart } from './contended-worker.js';
 import type { TraceOrder, TraceReport, TracedGrant } from './trace-worker.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -62,42 +63,36 @@ export async function runHandoffTrace(
   let measureFrom: number;
   let stopAt: number;
   try {
-    await Promise.all(
-      workers.map(
-        (worker, i) =>
-          new Promise<void>((resolve, reject) => {
-            worker.on('message', (message) => message === 'loaded' && resolve());
-            worker.once('exit', (code) => reject(new Error(`trace worker ${i} exited ${code}`)));
-          }),
-      ),
-    );
-    const startAt = sharedNow() + 500;
+    const channels = workers.map((worker, i) => {
+      const ready = new Promise<void>((resolve, reject) => {
+        worker.on('message', (message) => message === 'ready' && resolve());
+        worker.once('exit', (code) => reject(new Error(`trace worker ${i} exited ${code} early`)));
+      });
+      const report = new Promise<TraceReport>((resolve, reject) => {
+        worker.on('message', (message) => message !== 'ready' && resolve(message as TraceReport));
+        worker.once(
+          'exit',
+          (code) => code !== 0 && reject(new Error(`trace worker ${i} exited ${code}`)),
+        );
+      });
+      report.catch(() => undefined); // awaited below, unless the trace failed before
+      const order: TraceOrder = {
+        endpoints,
+        namespace: 'bench-trace/',
+        lockName: 'hot',
+        waiters: Math.floor(waiters / processes) + (i < waiters % processes ? 1 : 0),
+      };
+      worker.send(order);
+      return { ready, report };
+    });
+    await Promise.all(channels.map((c) => c.ready));
+    const startAt = sharedNow() + 100;
     measureFrom = startAt + warmupMs;
     stopAt = measureFrom + seconds * 1000;
-    reports = await Promise.all(
-      workers.map(
-        (worker, i) =>
-          new Promise<TraceReport>((resolve, reject) => {
-            worker.on(
-              'message',
-              (message) => message !== 'loaded' && resolve(message as TraceReport),
-            );
-            worker.once(
-              'exit',
-              (code) => code !== 0 && reject(new Error(`trace worker ${i} exited ${code}`)),
-            );
-            const order: TraceOrder = {
-              endpoints,
-              namespace: 'bench-trace/',
-              lockName: 'hot',
-              waiters: Math.floor(waiters / processes) + (i < waiters % processes ? 1 : 0),
-              startAt,
-              stopAt,
-            };
-            worker.send(order);
-          }),
-      ),
-    );
+    const start: WorkerStart = { startAt, stopAt };
+    for (const worker of workers) worker.send(start);
+    reports = await Promise.all(channels.map((c) => c.report));
+    await Promise.all(exited); // each exits once its report is sent
   } finally {
     for (const worker of workers) {
       if (worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');

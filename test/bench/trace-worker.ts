@@ -3,10 +3,11 @@
 // outside of zzlock, every etcd txn its client sends and every watch response it receives, by
 // wrapping etcd3's KVClient.prototype.txn and Watcher.prototype.emit in this process (as
 // test/core/fixtures/paused-waiter.ts does). Nothing in lib/ is changed or used differently.
-// Started by handoff-trace.ts with fork(); sends 'loaded', then its TraceReport.
+// Started by handoff-trace.ts with fork(); sends 'ready', then its TraceReport.
 import { setMaxListeners } from 'node:events';
 import { KVClient, Watcher, type IKeyValue } from 'etcd3';
 import { createContender } from './contenders.js';
+import type { WorkerStart } from './contended-worker.js';
 import { sharedNow } from './stats.js';
 
 /** What the trace asks of one worker. */
@@ -15,9 +16,6 @@ export interface TraceOrder {
   readonly namespace: string;
   readonly lockName: string;
   readonly waiters: number;
-  /** Shared-clock time (see `sharedNow`) at which to start and stop. */
-  readonly startAt: number;
-  readonly stopAt: number;
 }
 
 /** One grant of this worker, on the shared clock (ms). */
@@ -116,17 +114,21 @@ Watcher.prototype.emit = function (this: Watcher, event: string | symbol, ...res
 };
 // -------------------------------------------------------------------------------------------------
 
+// The same exchange as contended-worker.ts: order → 'ready' (warmed up) → start → report.
 process.once('message', (order: TraceOrder) => void run(order));
-process.send?.('loaded');
 
 async function run(order: TraceOrder): Promise<void> {
   const contender = createContender('zzlock', order.endpoints, order.namespace);
+  await contender.warmUp();
+  const started = new Promise<WorkerStart>((resolve) => process.once('message', resolve));
+  process.send?.('ready');
+  const { startAt, stopAt } = await started;
   const stop = new AbortController();
   setMaxListeners(0, stop.signal);
   const grants: TracedGrant[] = [];
   const errors: string[] = [];
-  await new Promise((resolve) => setTimeout(resolve, Math.max(0, order.startAt - sharedNow())));
-  const stopTimer = setTimeout(() => stop.abort(), Math.max(0, order.stopAt - sharedNow()));
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, startAt - sharedNow())));
+  const stopTimer = setTimeout(() => stop.abort(), Math.max(0, stopAt - sharedNow()));
   const loop = async () => {
     while (!stop.signal.aborted) {
       let lock;
