@@ -27,11 +27,11 @@ const MARGIN = { left: 64, right: 16, top: 36, bottom: 84 };
 const escape = (text: string) =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-/** Round "nice" ticks covering [min, max]. */
+/** Round "nice" ticks covering [0, max]: the last one is max or above (else points overflow). */
 function linearTicks(max: number): number[] {
   const step = 10 ** Math.floor(Math.log10(max / 2 || 1));
   const unit = [1, 2, 5, 10].map((m) => m * step).find((s) => max / s <= 6) ?? step * 10;
-  return Array.from({ length: Math.floor(max / unit) + 1 }, (_, i) => i * unit);
+  return Array.from({ length: Math.ceil(max / unit) + 1 }, (_, i) => i * unit);
 }
 
 function renderPanel(
