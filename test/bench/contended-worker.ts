@@ -11,6 +11,12 @@ export interface WorkerOrder {
   readonly namespace: string;
   readonly lockName: string;
   readonly waiters: number;
+  /** Each acquire takes one of this many permits (a semaphore); absent: an exclusive lock. */
+  readonly permits?: number;
+}
+
+/** When to start and stop, sent once every worker is ready (warmed up). */
+export interface WorkerStart {
   /** Shared-clock time (see `sharedNow`) at which to start and stop. */
   readonly startAt: number;
   readonly stopAt: number;
@@ -41,25 +47,30 @@ export interface WorkerReport {
 
 const worker = process.pid;
 
+// The benchmark sends the order, waits for every worker's 'ready' (connected, lease granted),
+// then sends the start: forking and connecting many workers on few cores is not measured.
 process.once('message', (order: WorkerOrder) => void run(order));
 
 async function run(order: WorkerOrder): Promise<void> {
   const contender = createContender(order.contender, order.endpoints, order.namespace);
+  await contender.warmUp();
+  const started = new Promise<WorkerStart>((resolve) => process.once('message', resolve));
+  process.send?.('ready');
+  const { startAt, stopAt } = await started;
   const stop = new AbortController();
   setMaxListeners(0, stop.signal); // every waiter of this worker listens to it
   const grants: GrantRecord[] = [];
   const pendingStarts: number[] = [];
   const errors: string[] = [];
-  process.send?.('ready');
-  await new Promise((resolve) => setTimeout(resolve, Math.max(0, order.startAt - sharedNow())));
-  const stopTimer = setTimeout(() => stop.abort(), Math.max(0, order.stopAt - sharedNow()));
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, startAt - sharedNow())));
+  const stopTimer = setTimeout(() => stop.abort(), Math.max(0, stopAt - sharedNow()));
 
   const loop = async () => {
     while (!stop.signal.aborted) {
       const start = sharedNow();
       let lock;
       try {
-        lock = await contender.acquire(order.lockName, stop.signal);
+        lock = await contender.acquire(order.lockName, stop.signal, order.permits);
       } catch (error) {
         if (stop.signal.aborted) pendingStarts.push(start);
         else errors.push(String(error));

@@ -1,14 +1,21 @@
-// zzlock benchmark (npm run bench [-- --cluster] [-- --seconds S] [-- --n N]): one etcd the
-// bench starts itself, every contender in the same run, interleaved.
+// zzlock benchmark (npm run bench [-- --cluster] [-- --seconds S] [-- --n N] [-- --trace]…; the
+// flags are in parseArgs below): one etcd the bench starts itself, every contender in the same
+// run, interleaved.
 //   1. Uncontended: the floor (raw put + delete, plain etcd3 client), zzlock acquire + release,
 //      and etcd3's Lock acquire + release; N cycles each after warm-up, in alternating batches.
 //   2. Contended: 8, 64 and 512 waiters over 4 processes on one lock, S seconds each, zzlock and
 //      etcd3 Lock with a retry loop: handoffs/s, wait and handoff-gap percentiles, FIFO
 //      violations, wasted attempts, and etcd messages per handoff from etcd's own gRPC counters.
 //   3. Many locks: one process acquires 10,000 distinct locks and holds them.
+//   4. Processes axis (processes-axis.ts): 2, 8 and 24 processes with one waiter each on one
+//      lock, both contenders, --axis-seconds each: handoffs/s and etcd messages per handoff.
+//   5. Semaphore axis (semaphore-axis.ts): zzlock with 1, 3 and 10 permits under 24 waiters over
+//      4 processes: grants/s. Skipped, saying so, while acquire() does not take `permits`.
+//   6. With --trace (handoff-trace.ts, measurement only): where a zzlock handoff's time goes,
+//      8 waiters over 4 processes.
 // Prints a table, writes bench/results/latest.json and latest.svg, and exits 1 if a goal is
 // missed. Speed targets live here, never in tests.
-import { execFile, fork } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -17,11 +24,13 @@ import { parseArgs, promisify } from 'node:util';
 import { Etcd3 } from 'etcd3';
 import { LockClient } from '../../lib/core/index.js';
 import { startEtcd, startEtcdCluster } from '../support/index.js';
+import { runContendedRound, type Contended } from './contended-round.js';
 import type { ContenderName } from './contenders.js';
-import type { GrantRecord, WorkerOrder, WorkerReport } from './contended-worker.js';
-import { messagesBetween, readMessageCounts, type MessageCounts } from './etcd-messages.js';
+import { runHandoffTrace, SEGMENT_LABELS, type HandoffTrace } from './handoff-trace.js';
 import type { ManyLocksResult } from './many-locks.js';
-import { percentiles, sharedNow, type Percentiles } from './stats.js';
+import { PROCESSES_GROWTH_GOAL, processesGrowth, runProcessesAxis } from './processes-axis.js';
+import { runSemaphoreAxis, type SemaphoreAxis } from './semaphore-axis.js';
+import { percentiles, type Percentiles } from './stats.js';
 import { renderChart, type ChartPanel, type ChartSeries } from './svg-chart.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -33,6 +42,15 @@ const { values: args } = parseArgs({
     n: { type: 'string', default: '2000' },
     waiters: { type: 'string', default: '8,64,512' },
     'many-locks': { type: 'string', default: '10000' },
+    /** Process counts of the processes axis (one waiter each). */
+    processes: { type: 'string', default: '2,8,24' },
+    /** Seconds measured per point of the processes and semaphore axes and of the trace. */
+    'axis-seconds': { type: 'string', default: '3' },
+    /** Permit counts of the semaphore axis. */
+    permits: { type: 'string', default: '1,3,10' },
+    'semaphore-waiters': { type: 'string', default: '24' },
+    /** Trace where a zzlock handoff's time goes (8 waiters over 4 processes). */
+    trace: { type: 'boolean', default: false },
     out: { type: 'string', default: join(repoRoot, 'bench', 'results') },
   },
 });
@@ -43,6 +61,13 @@ const MANY_LOCKS = Number(args['many-locks']);
 const PROCESSES = 4;
 /** Time given to the waiters to queue before the contended figures start. */
 const WARMUP_MS = 2000;
+const AXIS_PROCESSES = args.processes.split(',').map(Number);
+const AXIS_SECONDS = Number(args['axis-seconds']);
+const PERMITS = args.permits.split(',').map(Number);
+const SEMAPHORE_WAITERS = Number(args['semaphore-waiters']);
+/** Warm-up of the axes: their waiters queue at once (one per process, or 24 over 4). */
+const AXIS_WARMUP_MS = 1000;
+const TRACE_WAITERS = 8;
 const CONTENDERS: readonly ContenderName[] = ['zzlock', 'etcd3-lock'];
 
 /** The goals of the benchmark (ratios measured in one run). */
@@ -54,6 +79,7 @@ const GOALS = {
   messagesPerHandoff: 4,
   gapP99Ms: 10,
   heapBytesPerLock: 2048,
+  processesGrowth: PROCESSES_GROWTH_GOAL,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -64,21 +90,13 @@ interface Uncontended {
   readonly latency: Percentiles;
 }
 
-/** Contended figures of one contender at one waiter count. */
-interface Contended {
-  readonly contender: ContenderName;
-  readonly waiters: number;
-  readonly seconds: number;
-  readonly handoffs: number;
-  readonly handoffsPerSecond: number;
-  readonly wait: Percentiles;
-  readonly gap: Percentiles;
-  readonly fifoViolations: number;
-  readonly wastedAttempts: number;
-  readonly messages: MessageCounts;
-  readonly messagesPerHandoff: number;
-  readonly requestsPerHandoff: number;
-  readonly callsPerHandoff: Record<string, number>;
+/** The figures of the sections after many locks. */
+interface Extra {
+  /** The processes axis: one waiter per process, both contenders. */
+  readonly axis: readonly Contended[];
+  readonly semaphore: SemaphoreAxis;
+  /** Where a handoff's time goes; only with --trace. */
+  readonly trace: HandoffTrace | undefined;
 }
 
 const etcd = args.cluster ? await startEtcdCluster({ members: 3 }) : await startEtcd();
@@ -99,8 +117,27 @@ try {
     for (const contender of order) contended.push(await runContended(contender, waiters));
   }
   const many = await runManyLocks();
-  report(uncontended, contended, many);
-  await writeResults(uncontended, contended, many);
+  const axis = await runProcessesAxis(
+    etcd.endpoints,
+    AXIS_PROCESSES,
+    AXIS_SECONDS,
+    AXIS_WARMUP_MS,
+    CONTENDERS,
+  );
+  const semaphore = await runSemaphoreAxis(
+    etcd.endpoints,
+    PERMITS,
+    SEMAPHORE_WAITERS,
+    PROCESSES,
+    AXIS_SECONDS,
+    AXIS_WARMUP_MS,
+  );
+  const trace = args.trace
+    ? await runHandoffTrace(etcd.endpoints, TRACE_WAITERS, PROCESSES, AXIS_SECONDS, AXIS_WARMUP_MS)
+    : undefined;
+  const extra: Extra = { axis, semaphore, trace };
+  report(uncontended, contended, many, extra);
+  await writeResults(uncontended, contended, many, extra);
 } finally {
   await etcd.stop();
 }
@@ -158,104 +195,20 @@ async function runUncontended(): Promise<Record<'floor' | ContenderName, Unconte
 }
 
 async function runContended(contender: ContenderName, waiters: number): Promise<Contended> {
-  const namespace = `bench-${contender}-${waiters}/`;
-  const workers = Array.from({ length: PROCESSES }, () =>
-    fork(join(here, 'contended-worker.js'), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
-  );
-  const startAt = sharedNow() + 1500;
-  // Figures come from the steady state: once every waiter has queued (WARMUP_MS after the start).
-  const measureFrom = startAt + WARMUP_MS;
-  const stopAt = measureFrom + SECONDS * 1000;
-  const reports = workers.map(
-    (worker, i) =>
-      new Promise<WorkerReport>((resolve, reject) => {
-        worker.on('message', (message) => {
-          if (message !== 'ready') resolve(message as WorkerReport);
-        });
-        worker.once('error', reject);
-        worker.once(
-          'exit',
-          (code) => code !== 0 && reject(new Error(`worker ${i} exited ${code}`)),
-        );
-        const order: WorkerOrder = {
-          contender,
-          endpoints: etcd.endpoints,
-          namespace,
-          lockName: 'hot',
-          // Spread as evenly as the count allows.
-          waiters: Math.floor(waiters / PROCESSES) + (i < waiters % PROCESSES ? 1 : 0),
-          startAt,
-          stopAt,
-        };
-        worker.send(order);
-      }),
-  );
-  await new Promise((resolve) => setTimeout(resolve, Math.max(0, measureFrom - sharedNow())));
-  const before = await readMessageCounts(etcd.endpoints);
-  await new Promise((resolve) => setTimeout(resolve, Math.max(0, stopAt - sharedNow())));
-  const after = await readMessageCounts(etcd.endpoints);
-  const results = await Promise.all(reports);
-  const errors = results.flatMap((r) => r.errors);
-  if (errors.length > 0) throw new Error(`${contender} × ${waiters}: ${errors[0]}`);
-
-  // Messages are counted from measureFrom to the stop; so are the grants.
-  const grants = results
-    .flatMap((r) => r.grants)
-    .filter((g) => g.grant >= measureFrom && g.grant <= stopAt)
-    .sort((a, b) => a.grant - b.grant);
-  const pendingStarts = results.flatMap((r) => r.pendingStarts);
-  const messages = messagesBetween(before, after);
-  const gaps = grants.slice(1).map((g, i) => Math.max(0, g.grant - grants[i].release));
-  const callsPerHandoff = Object.fromEntries(
-    Object.entries(messages.calls).map(([method, count]) => [method, count / grants.length]),
-  );
-  const figures: Contended = {
+  const figures = await runContendedRound({
+    endpoints: etcd.endpoints,
     contender,
+    namespace: `bench-${contender}-${waiters}/`,
+    processes: PROCESSES,
     waiters,
     seconds: SECONDS,
-    handoffs: grants.length,
-    handoffsPerSecond: grants.length / SECONDS,
-    wait: percentiles(grants.map((g) => g.grant - g.start)),
-    gap: percentiles(gaps),
-    fifoViolations: fifoViolations(grants, pendingStarts),
-    wastedAttempts: grants.reduce((sum, g) => sum + g.attempts - 1, 0),
-    messages,
-    messagesPerHandoff: (messages.toEtcd + messages.fromEtcd) / grants.length,
-    requestsPerHandoff: messages.toEtcd / grants.length,
-    callsPerHandoff,
-  };
+    warmupMs: WARMUP_MS,
+  });
   console.log(
     `contended ${contender.padEnd(10)} ${String(waiters).padStart(3)} waiters: ${fixed(figures.handoffsPerSecond, 0)} handoffs/s, ` +
       `gap p50 ${fixed(figures.gap.p50)} p99 ${fixed(figures.gap.p99)} ms, ${fixed(figures.messagesPerHandoff)} msgs/handoff`,
   );
   return figures;
-}
-
-/**
- * Grants out of FIFO order. zzlock has a queue: its order is the fencing token (the create
- * revision of the waiter's key), so a violation is a grant with a lower token than one granted
- * before it. etcd3's Lock has no queue: a violation is a grant to a waiter that started after
- * another waiter still waiting then (by more than 1 ms, the clock's cross-process slack).
- */
-function fifoViolations(grants: readonly GrantRecord[], pendingStarts: readonly number[]): number {
-  if (grants.every((g) => g.token !== undefined)) {
-    let highest = -1n;
-    let violations = 0;
-    for (const grant of grants) {
-      const token = BigInt(grant.token as string);
-      if (token < highest) violations += 1;
-      else highest = token;
-    }
-    return violations;
-  }
-  // Earliest start among waits granted later (or never), scanning from the last grant back.
-  let earliestLater = Math.min(...pendingStarts, Number.POSITIVE_INFINITY);
-  let violations = 0;
-  for (let i = grants.length - 1; i >= 0; i -= 1) {
-    if (earliestLater < grants[i].start - 1) violations += 1;
-    earliestLater = Math.min(earliestLater, grants[i].start);
-  }
-  return violations;
 }
 
 async function runManyLocks(): Promise<ManyLocksResult> {
@@ -279,6 +232,7 @@ function report(
   uncontended: Record<'floor' | ContenderName, Uncontended>,
   contended: readonly Contended[],
   many: ManyLocksResult,
+  extra: Extra,
 ): void {
   const floor = uncontended.floor.cyclesPerSecond;
   const rows: string[][] = [
@@ -321,15 +275,7 @@ function report(
       String(c.wastedAttempts),
     ]);
   }
-  const widths = rows[0].map((_, col) => Math.max(...rows.map((row) => row[col].length)));
-  console.log('');
-  for (const row of rows) {
-    console.log(
-      row
-        .map((cell, col) => (col === 0 ? cell.padEnd(widths[col]) : cell.padStart(widths[col])))
-        .join('  '),
-    );
-  }
+  printTable(rows);
   console.log('(contended "p50/p99 ms" is the wait from acquire() to the grant)');
   for (const c of contended) {
     const calls = Object.entries(c.callsPerHandoff)
@@ -343,6 +289,7 @@ function report(
       `${many.keepaliveStreamsOpened} keepalive stream(s) opened in ${many.heldSeconds} s of holding (TTL ${many.ttlSeconds} s), ` +
       `${many.keepaliveStreamsOpen} open at the end, ${many.messagesWhileHeld} etcd messages while held`,
   );
+  reportExtra(extra);
 
   const zz = uncontended.zzlock.cyclesPerSecond;
   goal(
@@ -385,13 +332,99 @@ function report(
     many.heapBytesPerLock <= GOALS.heapBytesPerLock,
     `${many.locks} held locks: ≤ 2 KB heap per held lock (${fixed(many.heapBytesPerLock, 0)} B)`,
   );
+  const growth = processesGrowth(extra.axis);
+  if (growth !== undefined) {
+    goal(
+      growth.growth <= GOALS.processesGrowth,
+      `zzlock messages per handoff grows ≤ ${GOALS.processesGrowth}× from ${growth.from} to ${growth.to} processes (${fixed(growth.growth)}×)`,
+    );
+  }
   console.log(`\ngoals:\n${goalLines.join('\n')}`);
+}
+
+/** Prints the processes axis, the semaphore axis and the trace. */
+function reportExtra({ axis, semaphore, trace }: Extra): void {
+  const rows: string[][] = [
+    [
+      'processes (1 waiter each)',
+      'handoffs/s',
+      'etcd msgs/handoff',
+      'gap p50/p99 ms',
+      'FIFO viol.',
+    ],
+  ];
+  for (const p of axis) {
+    rows.push([
+      `${p.processes} processes ${p.contender}`,
+      fixed(p.handoffsPerSecond, 0),
+      `${fixed(p.messagesPerHandoff)} (${fixed(p.requestsPerHandoff)} in)`,
+      `${fixed(p.gap.p50)} / ${fixed(p.gap.p99)}`,
+      String(p.fifoViolations),
+    ]);
+  }
+  printTable(rows);
+  for (const contender of CONTENDERS) {
+    const growth = processesGrowth(axis, contender);
+    if (growth !== undefined) {
+      const points = axis.filter((p) => p.contender === contender);
+      const first = points.find((p) => p.processes === growth.from) as Contended;
+      const last = points.find((p) => p.processes === growth.to) as Contended;
+      // What a process whose waiter is not next costs per handoff (0 when only the next is told).
+      const perBystander =
+        (last.messagesPerHandoff - first.messagesPerHandoff) / (growth.to - growth.from);
+      console.log(
+        `  ${contender}: messages per handoff ×${fixed(growth.growth)} from ${growth.from} to ${growth.to} processes; ` +
+          `each further waiting process adds ${fixed(perBystander)} messages per handoff`,
+      );
+    }
+  }
+  if (!semaphore.available) console.log(`\nsemaphore: ${semaphore.reason}; skipped`);
+  else {
+    const semaphoreRows = [
+      ['semaphore (zzlock)', 'grants/s', 'etcd msgs/grant', 'wait p50/p99 ms'],
+    ];
+    for (const p of semaphore.points) {
+      semaphoreRows.push([
+        `${p.permits} permits, ${p.waiters} waiters / ${p.processes} processes`,
+        fixed(p.handoffsPerSecond, 0),
+        fixed(p.messagesPerHandoff),
+        `${fixed(p.wait.p50)} / ${fixed(p.wait.p99)}`,
+      ]);
+    }
+    printTable(semaphoreRows);
+  }
+  if (trace !== undefined) {
+    console.log(
+      `\nhandoff trace (zzlock, ${trace.waiters} waiters over ${trace.processes} processes, ` +
+        `${trace.handoffs} handoffs followed, ${trace.unmatched} not):`,
+    );
+    const traceRows = [['segment', 'p50 ms', 'p99 ms', 'max ms']];
+    for (const [name, label] of Object.entries(SEGMENT_LABELS)) {
+      const segment = trace.segments[name as keyof HandoffTrace['segments']];
+      traceRows.push([label, fixed(segment.p50), fixed(segment.p99), fixed(segment.max)]);
+    }
+    printTable(traceRows);
+  }
+}
+
+/** Prints rows as a table: first column left-aligned, the others right-aligned. */
+function printTable(rows: readonly string[][]): void {
+  const widths = rows[0].map((_, col) => Math.max(...rows.map((row) => row[col].length)));
+  console.log('');
+  for (const row of rows) {
+    console.log(
+      row
+        .map((cell, col) => (col === 0 ? cell.padEnd(widths[col]) : cell.padStart(widths[col])))
+        .join('  '),
+    );
+  }
 }
 
 async function writeResults(
   uncontended: Record<'floor' | ContenderName, Uncontended>,
   contended: readonly Contended[],
   many: ManyLocksResult,
+  extra: Extra,
 ): Promise<void> {
   const etcdVersion = await promisify(execFile)(process.env.ETCD_BIN ?? 'etcd', ['--version'])
     .then(({ stdout }) => /etcd Version: (\S+)/.exec(stdout)?.[1] ?? 'unknown')
@@ -414,12 +447,20 @@ async function writeResults(
       waiters: WAITERS,
       processes: PROCESSES,
       manyLocks: MANY_LOCKS,
+      axisProcesses: AXIS_PROCESSES,
+      axisSeconds: AXIS_SECONDS,
+      permits: PERMITS,
+      semaphoreWaiters: SEMAPHORE_WAITERS,
+      trace: args.trace,
     },
     goals: GOALS,
     goalsMissed: missed,
     uncontended,
     contended,
     manyLocks: many,
+    processesAxis: extra.axis,
+    semaphore: extra.semaphore,
+    ...(extra.trace === undefined ? {} : { handoffTrace: extra.trace }),
   };
   await mkdir(args.out, { recursive: true });
   const json = JSON.stringify(
@@ -440,7 +481,7 @@ async function writeResults(
     dashed,
     points: contended
       .filter((c) => c.contender === contender)
-      .map((c) => ({ waiters: c.waiters, value: pick(c) })),
+      .map((c) => ({ x: c.waiters, value: pick(c) })),
   });
   const ZZ = '#1f77b4';
   const E3 = '#d62728';
@@ -475,10 +516,69 @@ async function writeResults(
       },
       latencyPanel('Handoff gap (release → next grant)', (c) => c.gap),
       latencyPanel('Wait (acquire → grant)', (c) => c.wait),
+      ...extraPanels(extra, ZZ, E3),
     ],
     WAITERS,
     `${date.slice(0, 10)} · ${machine.cpus} × ${machine.cpuModel} · node ${machine.node} · etcd ${machine.etcd} (${machine.etcdMembers} member${machine.etcdMembers > 1 ? 's' : ''})`,
   );
   await writeFile(join(args.out, 'latest.svg'), svg);
   console.log(`\nwrote ${join(args.out, 'latest.json')} and latest.svg`);
+}
+
+/** Chart panels of the processes axis (x: processes) and the semaphore axis (x: permits). */
+function extraPanels({ axis, semaphore }: Extra, zz: string, e3: string): ChartPanel[] {
+  const byProcesses = (
+    contender: ContenderName,
+    color: string,
+    pick: (c: Contended) => number,
+    label: string,
+  ): ChartSeries => ({
+    label,
+    color,
+    points: axis
+      .filter((c) => c.contender === contender)
+      .map((c) => ({ x: c.processes, value: pick(c) })),
+  });
+  const x = { values: AXIS_PROCESSES, label: 'processes (one waiter each, one lock)' };
+  const panels: ChartPanel[] = [
+    {
+      title: 'Throughput by processes',
+      yLabel: 'handoffs per second',
+      logY: false,
+      x,
+      series: [
+        byProcesses('zzlock', zz, (c) => c.handoffsPerSecond, 'zzlock'),
+        byProcesses('etcd3-lock', e3, (c) => c.handoffsPerSecond, 'etcd3 Lock + retry'),
+      ],
+    },
+    {
+      title: 'etcd messages per handoff by processes',
+      yLabel: 'messages (log scale)',
+      logY: true,
+      x,
+      series: [
+        byProcesses('zzlock', zz, (c) => c.messagesPerHandoff, 'zzlock'),
+        byProcesses('etcd3-lock', e3, (c) => c.messagesPerHandoff, 'etcd3 Lock + retry'),
+      ],
+    },
+  ];
+  if (semaphore.available) {
+    panels.push({
+      title: `Semaphore: grants under ${SEMAPHORE_WAITERS} waiters`,
+      yLabel: 'grants per second',
+      logY: false,
+      x: {
+        values: PERMITS,
+        label: `permits (${SEMAPHORE_WAITERS} waiters, ${PROCESSES} processes)`,
+      },
+      series: [
+        {
+          label: 'zzlock',
+          color: zz,
+          points: semaphore.points.map((c) => ({ x: c.permits ?? 1, value: c.handoffsPerSecond })),
+        },
+      ],
+    });
+  }
+  return panels;
 }

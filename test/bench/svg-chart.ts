@@ -1,16 +1,18 @@
-/** One contender's line in the chart: a value per waiter count. */
+/** One contender's line in the chart: a value per x (waiter count, unless the panel says). */
 export interface ChartSeries {
   readonly label: string;
   readonly color: string;
-  /** Waiters → value; a missing waiter count leaves a gap. */
-  readonly points: ReadonlyArray<{ readonly waiters: number; readonly value: number }>;
+  /** x → value; a missing x leaves a gap. */
+  readonly points: ReadonlyArray<{ readonly x: number; readonly value: number }>;
   /** Dashed line (for percentiles other than the median). */
   readonly dashed?: boolean;
 }
 
-/** One panel: log₂ waiters on x, linear or log₁₀ values on y. */
+/** One panel: evenly spaced x values (waiters by default), linear or log₁₀ values on y. */
 export interface ChartPanel {
   readonly title: string;
+  /** The x axis when it is not the chart's waiter counts: its values and label. */
+  readonly x?: { readonly values: readonly number[]; readonly label: string };
   readonly yLabel: string;
   readonly logY: boolean;
   readonly series: readonly ChartSeries[];
@@ -25,14 +27,21 @@ const MARGIN = { left: 64, right: 16, top: 36, bottom: 84 };
 const escape = (text: string) =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-/** Round "nice" ticks covering [min, max]. */
+/** Round "nice" ticks covering [0, max]: the last one is max or above (else points overflow). */
 function linearTicks(max: number): number[] {
   const step = 10 ** Math.floor(Math.log10(max / 2 || 1));
   const unit = [1, 2, 5, 10].map((m) => m * step).find((s) => max / s <= 6) ?? step * 10;
-  return Array.from({ length: Math.floor(max / unit) + 1 }, (_, i) => i * unit);
+  return Array.from({ length: Math.ceil(max / unit) + 1 }, (_, i) => i * unit);
 }
 
-function renderPanel(panel: ChartPanel, offsetX: number, waiters: readonly number[]): string {
+function renderPanel(
+  panel: ChartPanel,
+  offsetX: number,
+  offsetY: number,
+  waiters: readonly number[],
+): string {
+  const xValues = panel.x?.values ?? waiters;
+  const xLabel = panel.x?.label ?? 'waiters (4 processes, one lock)';
   const width = PANEL_WIDTH - MARGIN.left - MARGIN.right;
   const height = PANEL_HEIGHT - MARGIN.top - MARGIN.bottom;
   const values = [
@@ -53,11 +62,11 @@ function renderPanel(panel: ChartPanel, offsetX: number, waiters: readonly numbe
     (panel.logY
       ? (Math.log10(value / yMin) / Math.log10(yMax / yMin)) * height
       : ((value - yMin) / (yMax - yMin)) * height);
-  const xIndex = new Map(waiters.map((w, i) => [w, i]));
+  const xIndex = new Map(xValues.map((w, i) => [w, i]));
   const x = (w: number) =>
-    MARGIN.left + ((xIndex.get(w) ?? 0) + 0.5) * (width / Math.max(1, waiters.length));
+    MARGIN.left + ((xIndex.get(w) ?? 0) + 0.5) * (width / Math.max(1, xValues.length));
   const parts: string[] = [
-    `<g transform="translate(${offsetX},0)">`,
+    `<g transform="translate(${offsetX},${offsetY})">`,
     `<text x="${MARGIN.left}" y="20" font-size="14" font-weight="bold">${escape(panel.title)}</text>`,
     `<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${width}" height="${height}" fill="none" stroke="#999"/>`,
   ];
@@ -67,13 +76,13 @@ function renderPanel(panel: ChartPanel, offsetX: number, waiters: readonly numbe
       `<text x="${MARGIN.left - 6}" y="${y(tick) + 4}" font-size="11" text-anchor="end">${tick}</text>`,
     );
   }
-  for (const w of waiters) {
+  for (const w of xValues) {
     parts.push(
       `<text x="${x(w)}" y="${MARGIN.top + height + 16}" font-size="11" text-anchor="middle">${w}</text>`,
     );
   }
   parts.push(
-    `<text x="${MARGIN.left + width / 2}" y="${MARGIN.top + height + 32}" font-size="11" text-anchor="middle">waiters (4 processes, one lock)</text>`,
+    `<text x="${MARGIN.left + width / 2}" y="${MARGIN.top + height + 32}" font-size="11" text-anchor="middle">${escape(xLabel)}</text>`,
     `<text transform="translate(14,${MARGIN.top + height / 2}) rotate(-90)" font-size="11" text-anchor="middle">${escape(panel.yLabel)}</text>`,
   );
   for (const reference of panel.references ?? []) {
@@ -84,11 +93,11 @@ function renderPanel(panel: ChartPanel, offsetX: number, waiters: readonly numbe
   }
   panel.series.forEach((series, index) => {
     const points = series.points.filter((p) => Number.isFinite(p.value) && p.value > 0);
-    const path = points.map((p) => `${x(p.waiters)},${y(p.value)}`).join(' ');
+    const path = points.map((p) => `${x(p.x)},${y(p.value)}`).join(' ');
     parts.push(
       `<polyline points="${path}" fill="none" stroke="${series.color}" stroke-width="2"${series.dashed ? ' stroke-dasharray="6,4"' : ''}/>`,
       ...points.map(
-        (p) => `<circle cx="${x(p.waiters)}" cy="${y(p.value)}" r="3" fill="${series.color}"/>`,
+        (p) => `<circle cx="${x(p.x)}" cy="${y(p.value)}" r="3" fill="${series.color}"/>`,
       ),
     );
     const legendY = MARGIN.top + height + 48 + Math.floor(index / 2) * 14;
@@ -102,8 +111,13 @@ function renderPanel(panel: ChartPanel, offsetX: number, waiters: readonly numbe
   return parts.join('\n');
 }
 
+/** Panels per row of the chart. */
+const COLUMNS = 3;
+
 /**
- * Renders panels side by side as a standalone SVG document (no script, no external font).
+ * Renders panels side by side, `COLUMNS` to a row, as a standalone SVG document (no script, no
+ * external font).
+ * @param waiters The x values of panels that do not give their own.
  * @param subtitle A line under the panels: machine, versions, date.
  */
 export function renderChart(
@@ -111,12 +125,19 @@ export function renderChart(
   waiters: readonly number[],
   subtitle: string,
 ): string {
-  const width = PANEL_WIDTH * panels.length;
-  const height = PANEL_HEIGHT + 24;
+  const width = PANEL_WIDTH * Math.min(COLUMNS, panels.length);
+  const height = PANEL_HEIGHT * Math.ceil(panels.length / COLUMNS) + 24;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    ...panels.map((panel, i) => renderPanel(panel, i * PANEL_WIDTH, waiters)),
+    ...panels.map((panel, i) =>
+      renderPanel(
+        panel,
+        (i % COLUMNS) * PANEL_WIDTH,
+        Math.floor(i / COLUMNS) * PANEL_HEIGHT,
+        waiters,
+      ),
+    ),
     `<text x="8" y="${height - 8}" font-size="10" fill="#666">${escape(subtitle)}</text>`,
     '</svg>',
     '',

@@ -19,6 +19,12 @@ export interface TcpProxy {
   /** Connections accepted so far (a client's new TCP connections, also those cut at once). */
   readonly accepted: number;
   /**
+   * Bytes moved so far, over every connection: `toTarget` from the client to the target,
+   * `fromTarget` back. Counts what the proxy forwarded (read from one side), for tests that
+   * measure how much a client talks.
+   */
+  readonly bytes: { readonly toTarget: number; readonly fromTarget: number };
+  /**
    * Resets every open connection (TCP RST) and resets every new one as soon as it is accepted,
    * until `restore()`: the client sees its connection drop and reconnects fail.
    */
@@ -51,6 +57,7 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
   const connections = new Set<ProxiedConnection>();
   let mode: TcpProxyMode = 'forwarding';
   let accepted = 0;
+  const bytes = { toTarget: 0, fromTarget: 0 };
   let closing: Promise<void> | undefined;
 
   const server = createServer((client) => {
@@ -61,6 +68,9 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
       return;
     }
     const upstream = connect(targetPort, host);
+    // Extra 'data' listeners only observe: pipe() and pause() keep governing the flow.
+    client.on('data', (chunk: Buffer) => (bytes.toTarget += chunk.length));
+    upstream.on('data', (chunk: Buffer) => (bytes.fromTarget += chunk.length));
     const connection = new ProxiedConnection(client, upstream);
     connections.add(connection);
     const forget = (): void => {
@@ -72,6 +82,8 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
     upstream.on('error', () => undefined);
     if (mode === 'forwarding') {
       connection.forward();
+    } else {
+      connection.stall(); // the 'data' listeners would otherwise start the flow (into nowhere)
     }
   });
   await new Promise<void>((resolve, reject) => {
@@ -92,6 +104,9 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
     },
     get accepted() {
       return accepted;
+    },
+    get bytes() {
+      return { ...bytes };
     },
     cut() {
       mode = 'cut';
