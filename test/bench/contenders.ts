@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Etcd3, EtcdLockFailedError } from 'etcd3';
-import { LockClient, type AcquireOptions } from '../../lib/core/index.js';
+import { LockClient } from '../../lib/core/index.js';
 
 /** The lock implementations the benchmark compares. */
 export type ContenderName = 'zzlock' | 'etcd3-lock';
@@ -83,9 +83,7 @@ class ZZLockContender implements Contender {
 
   async acquire(name: string, signal: AbortSignal, permits?: number): Promise<BenchGrant> {
     const options = { waitMs: 600_000, signal, ...(permits === undefined ? {} : { permits }) };
-    // Cast: `permits` is the planned semaphore option (DESIGN § 4), not yet in AcquireOptions on
-    // main, where acquire() rejects it with LockConfigError. The cast goes once the type has it.
-    const lock = await this.#locks.acquire(name, options as AcquireOptions);
+    const lock = await this.#locks.acquire(name, options);
     return { token: lock.fencingToken, attempts: 1, release: () => lock.release() };
   }
 

@@ -29,7 +29,7 @@ import type { ContenderName } from './contenders.js';
 import { runHandoffTrace, SEGMENT_LABELS, type HandoffTrace } from './handoff-trace.js';
 import type { ManyLocksResult } from './many-locks.js';
 import { PROCESSES_GROWTH_GOAL, processesGrowth, runProcessesAxis } from './processes-axis.js';
-import { runSemaphoreAxis, type SemaphoreAxis } from './semaphore-axis.js';
+import { runSemaphoreAxis } from './semaphore-axis.js';
 import { percentiles, type Percentiles } from './stats.js';
 import { renderChart, type ChartPanel, type ChartSeries } from './svg-chart.js';
 
@@ -94,7 +94,7 @@ interface Uncontended {
 interface Extra {
   /** The processes axis: one waiter per process, both contenders. */
   readonly axis: readonly Contended[];
-  readonly semaphore: SemaphoreAxis;
+  readonly semaphore: readonly Contended[];
   /** Where a handoff's time goes; only with --trace. */
   readonly trace: HandoffTrace | undefined;
 }
@@ -378,12 +378,11 @@ function reportExtra({ axis, semaphore, trace }: Extra): void {
       );
     }
   }
-  if (!semaphore.available) console.log(`\nsemaphore: ${semaphore.reason}; skipped`);
-  else {
+  {
     const semaphoreRows = [
       ['semaphore (zzlock)', 'grants/s', 'etcd msgs/grant', 'wait p50/p99 ms'],
     ];
-    for (const p of semaphore.points) {
+    for (const p of semaphore) {
       semaphoreRows.push([
         `${p.permits} permits, ${p.waiters} waiters / ${p.processes} processes`,
         fixed(p.handoffsPerSecond, 0),
@@ -562,7 +561,7 @@ function extraPanels({ axis, semaphore }: Extra, zz: string, e3: string): ChartP
       ],
     },
   ];
-  if (semaphore.available) {
+  if (semaphore.length > 0) {
     panels.push({
       title: `Semaphore: grants under ${SEMAPHORE_WAITERS} waiters`,
       yLabel: 'grants per second',
@@ -575,7 +574,7 @@ function extraPanels({ axis, semaphore }: Extra, zz: string, e3: string): ChartP
         {
           label: 'zzlock',
           color: zz,
-          points: semaphore.points.map((c) => ({ x: c.permits ?? 1, value: c.handoffsPerSecond })),
+          points: semaphore.map((c) => ({ x: c.permits ?? 1, value: c.handoffsPerSecond })),
         },
       ],
     });
