@@ -7,7 +7,12 @@
  * - **Believed-held interval** of a grant: from `grantedAt` to `releasedAt` (when the worker
  *   called `release()`), or to the SIGKILL of its process, whichever is first. A grant with neither
  *   is "never ended" and a violation (every worker is stopped cleanly or killed by the run).
- * - **Overlap**: grants A and B of one name (any workers, any acquirers) with
+ * - **Rules**: each name is driven under one rule ({@link LockSpec}; a name not listed is
+ *   exclusive): `exclusive` admits one holder, `semaphore` at most `permits`, `shared` any number
+ *   of grants whose handle says `shared` (readers), or one of any other mode (a writer) alone.
+ *   A grant whose handle's mode is not what the worker asked for, or not one its name's rule
+ *   allows, or whose `permits` is not the rule's, is a violation.
+ * - **Overlap** (exclusive names): grants A and B of one name (any workers, any acquirers) with
  *   `A.grantedAt ≤ B.grantedAt < end(A)`: B was granted while A still believed it held the lock.
  *   It is **explained** only if A's lost signal fired no later than `end(A)` (A was told before it
  *   stopped believing it held the lock) and either
@@ -18,18 +23,40 @@
  *       cannot be told; fencing is what protects the resource meanwhile).
  *   A SIGKILLed holder's interval ends at its kill, so any grant before that is an overlap, and
  *   unexplained (a dead holder has no lost signal).
- * - **Fencing inversion**: for one name, a grant later in time whose token is not above the token
- *   of every earlier grant (a lower or an equal token).
+ * - **Over-admission** (semaphore and shared names): a grant B whose name's rule does not admit
+ *   the grants believed held at `B.grantedAt` (those granted no later, ending after it), B
+ *   included: more than `permits` of a semaphore, or a writer together with any other holder of a
+ *   shared name. A held grant A whose overlap with B the rule above explains (A was signalled
+ *   before B, or paused and signalled on resuming) does not count as held; B is an over-admission
+ *   only if the rule still does not admit what is left, and **explained** otherwise. For a mutex
+ *   this is exactly "an unexplained overlap". Checked at every grant, since the set of holders
+ *   grows only at a grant. So that a run cannot pass by never testing a rule, every semaphore
+ *   must have been granted at its `permits` at least once (that many held at once, unexplained
+ *   ones left out), and every shared name must have had readers held together, writers, and a
+ *   writer that asked while readers held; a run where any of these is 0 is a violation.
+ * - **Fencing inversion**: for an exclusive name, a grant later in time whose token is not above
+ *   the token of every earlier grant (a lower or an equal token). For a shared name, the same for
+ *   every pair with a writer in it: a writer's token above every grant before it, every grant
+ *   after a writer above the writer's (so a reader queued behind a waiting writer is never granted
+ *   before it: FIFO). Readers, and a semaphore's holders, are granted together, and their
+ *   processes see their grants in any order: among those, only an equal token (one key granted
+ *   twice) is an inversion.
  * - **Stale operation accepted**: the store accepted a read or write whose token is lower than one
  *   it had accepted before for that resource (recomputed here from its record, not trusted).
  *   A stale answer to an operation whose token was not lower is a store bug and a violation too.
  * - **Next grant after a holder's death** (SIGKILL, or SIGSTOP past its TTL): the first grant of its
- *   lock to another worker comes within the limit of the death; grants are FIFO, so that is the
- *   earliest waiter's. When no one waited (the first to ask did so only near or after the limit),
- *   it must come within {@link LATE_ASKER_SLACK_MS} of asking instead: the lock is free by then.
+ *   lock to another worker that the dead holder's key would have blocked ({@link
+ *   firstGrantBlockedBy}) comes within the limit of the death; grants are FIFO, so that is the
+ *   earliest blocked waiter's. For a mutex it is the next grant; for a semaphore, the first that
+ *   brings other workers' holds to `permits` (the dead permit is back); for a dead reader, the
+ *   next writer; for a dead writer, the next grant of any mode. A grant that a free permit, or
+ *   the readers' share, allowed at once proves nothing about the dead key and is not it. When no
+ *   one waited (the first to ask did so only near or after the limit), it must come within
+ *   {@link LATE_ASKER_SLACK_MS} of asking instead: the lock is free by then.
  * - **Lost update**: an accepted write whose base version (the version its read returned) is not
  *   the resource's version when the write arrived; also, each resource's final value must equal
- *   its number of accepted writes.
+ *   its number of accepted writes. (A reader's read is marked `shared` and is stale only below
+ *   the highest token of an accepted operation not so marked; see fencing-store.ts.)
  */
 import {
   FAULT_KINDS,
@@ -37,6 +64,9 @@ import {
   type FaultKind,
   type FaultRecord,
   type GrantRecord,
+  type HeldOutcome,
+  type KillRecord,
+  type LockSpec,
   type StoreOperation,
 } from './chaos-history.js';
 
@@ -67,6 +97,44 @@ export interface Overlap {
   readonly later: GrantRecord;
   /** The rule that explains it, if any. */
   readonly explanation: OverlapExplanation | undefined;
+}
+
+/**
+ * A grant made while the grants believed held of its name were more than its rule admits (see
+ * the module doc).
+ */
+export interface OverAdmission {
+  /** The lock name. */
+  readonly name: string;
+  /** Its rule. */
+  readonly rule: 'semaphore' | 'shared';
+  /** The rule's permits. */
+  readonly permits: number;
+  /** The grant that made it. */
+  readonly grant: GrantRecord;
+  /** The grants believed held when it was made, each with the rule that excuses it, if any. */
+  readonly held: {
+    readonly grant: GrantRecord;
+    readonly explanation: OverlapExplanation | undefined;
+  }[];
+  /** True when the grants left once the excused ones are taken out are admitted. */
+  readonly explained: boolean;
+}
+
+/** How much a run exercised one semaphore or shared name (it must not pass vacuously). */
+export interface RuleCoverage {
+  /** The name and its rule. */
+  readonly spec: LockSpec;
+  /** Its grants. */
+  readonly grants: number;
+  /** Semaphore: grants after which `permits` were held at once (unexplained ones left out). */
+  readonly atPermits: number;
+  /** Shared: reader grants, and those made while another reader held. */
+  readonly readers: number;
+  readonly readersTogether: number;
+  /** Shared: writer grants, and those whose writer asked while a reader held. */
+  readonly writers: number;
+  readonly writersAfterReaders: number;
 }
 
 /** What the store's record shows. */
@@ -125,6 +193,13 @@ export interface ChaosTotals {
   readonly acceptedWrites: number;
   /** Overlaps by the rule that explains them. */
   readonly overlapsBy: Readonly<Partial<Record<OverlapExplanation, number>>>;
+  /** Unexplained over-admissions (must be none), by rule. */
+  readonly overAdmissions: number;
+  readonly overAdmissionsBy: Readonly<Record<'semaphore' | 'shared', number>>;
+  /** Grants that would be over-admissions but for held grants a lost signal explains. */
+  readonly overAdmissionsExplained: number;
+  /** Grants whose mode or permits are not what was asked or what the name's rule allows. */
+  readonly modeMismatches: number;
   /** Failed acquisitions by error code. */
   readonly acquireErrors: Readonly<Partial<Record<string, number>>>;
   /** Failed acquisitions not during a fault or within a TTL after its healing. */
@@ -141,8 +216,12 @@ export interface ChaosReport {
   readonly faults: FaultSummary[];
   /** Totals. */
   readonly totals: ChaosTotals;
-  /** Every overlap found. */
+  /** Every overlap found (exclusive names). */
   readonly overlaps: Overlap[];
+  /** Every over-admission found, explained or not (semaphore and shared names). */
+  readonly overAdmissions: OverAdmission[];
+  /** How much each semaphore and shared name was exercised. */
+  readonly coverage: RuleCoverage[];
   /** Every broken property, as a sentence; empty when the run passed. */
   readonly violations: string[];
 }
@@ -165,19 +244,44 @@ export function believedHeldUntil(
 }
 
 /**
- * Every pair of grants of one name whose believed-held intervals overlap, each with the rule that
- * explains it (module doc), or `undefined`.
+ * The rule a name is judged by: its entry in `locks`, or exclusive when it has none.
+ * @example
+ * ruleOf(history.locks, 'pool') // { name: 'pool', rule: 'semaphore', permits: 2 }
+ */
+export function ruleOf(locks: readonly LockSpec[] | undefined, name: string): LockSpec {
+  return locks?.find((spec) => spec.name === name) ?? { name, rule: 'exclusive', permits: 1 };
+}
+
+/**
+ * Whether `spec`'s rule admits `holders` at once: one for a mutex, up to `permits` for a
+ * semaphore; for a shared name, any number of `shared` grants, or one grant of any other mode.
+ * @example
+ * admits({ name: 'pool', rule: 'semaphore', permits: 2 }, [a, b, c]) // false
+ */
+export function admits(spec: LockSpec, holders: readonly GrantRecord[]): boolean {
+  switch (spec.rule) {
+    case 'exclusive':
+      return holders.length <= 1;
+    case 'semaphore':
+      return holders.length <= spec.permits;
+    case 'shared':
+      return holders.length <= 1 || holders.every((grant) => grant.mode === 'shared');
+  }
+}
+
+/**
+ * Every pair of grants of one exclusive name whose believed-held intervals overlap, each with the
+ * rule that explains it (module doc), or `undefined`. Semaphore and shared names are judged by
+ * {@link findOverAdmissions} instead: their holders overlap by design.
  * @example
  * findOverlaps(history).filter((overlap) => overlap.explanation === undefined) // must be []
  */
 export function findOverlaps(history: ChaosHistory): Overlap[] {
   const overlaps: Overlap[] = [];
-  for (const grants of byName(history.grants).values()) {
-    const ordered = [...grants].sort(
-      (a, b) => a.grantedAt - b.grantedAt || Number(a.token - b.token),
-    );
+  for (const [name, grants] of byName(history.grants)) {
+    if (ruleOf(history.locks, name).rule !== 'exclusive') continue;
     let active: { grant: GrantRecord; end: number }[] = [];
-    for (const later of ordered) {
+    for (const later of byGrantTime(grants)) {
       active = active.filter(({ end }) => end > later.grantedAt);
       for (const { grant: earlier, end } of active) {
         overlaps.push({
@@ -213,26 +317,193 @@ function explain(
 }
 
 /**
- * Grants that came later in time than another grant of the same name with a token at least as
- * high (a lower or equal fencing token: must be none).
+ * Every grant of a semaphore or shared name made while the grants believed held, it included,
+ * were more than the rule admits, with the rule that excuses each held grant, if any (module doc):
+ * an over-admission unless what is left once the excused are taken out is admitted.
  * @example
- * findFencingInversions(history.grants) // []
+ * findOverAdmissions(history).filter((o) => !o.explained) // must be []
+ */
+export function findOverAdmissions(history: ChaosHistory): OverAdmission[] {
+  const found: OverAdmission[] = [];
+  sweepRuled(history, (spec, grant, active) => {
+    if (spec.rule === 'exclusive' || admits(spec, [...active.map((a) => a.grant), grant])) return;
+    const held = active.map(({ grant: earlier, end }) => ({
+      grant: earlier,
+      explanation: explain(earlier, end, grant, history),
+    }));
+    const left = held.filter((h) => h.explanation === undefined).map((h) => h.grant);
+    found.push({
+      name: spec.name,
+      rule: spec.rule,
+      permits: spec.permits,
+      grant,
+      held,
+      explained: admits(spec, [...left, grant]),
+    });
+  });
+  return found;
+}
+
+/**
+ * How much a run exercised each semaphore and shared name of `history.locks`: the checker's
+ * proof of those rules is only as good as these counts (see the module doc).
+ * @example
+ * ruleCoverage(history) // [{ spec: pool, grants: 812, atPermits: 301, … }, …]
+ */
+export function ruleCoverage(history: ChaosHistory): RuleCoverage[] {
+  const coverage = new Map<string, { -readonly [K in keyof RuleCoverage]: RuleCoverage[K] }>();
+  for (const spec of history.locks) {
+    if (spec.rule === 'exclusive') continue;
+    coverage.set(spec.name, {
+      spec,
+      grants: 0,
+      atPermits: 0,
+      readers: 0,
+      readersTogether: 0,
+      writers: 0,
+      writersAfterReaders: 0,
+    });
+  }
+  const readersOf = byName(history.grants.filter((grant) => grant.mode === 'shared'));
+  sweepRuled(history, (spec, grant, active) => {
+    const entry = coverage.get(spec.name);
+    if (entry === undefined) return;
+    entry.grants += 1;
+    // Holders left once those a lost signal excuses are taken out: what the rule really admitted.
+    const held = active
+      .filter(({ grant: earlier, end }) => explain(earlier, end, grant, history) === undefined)
+      .map(({ grant: earlier }) => earlier);
+    if (spec.rule === 'semaphore') {
+      if (held.length + 1 === spec.permits) entry.atPermits += 1;
+    } else if (grant.mode === 'shared') {
+      entry.readers += 1;
+      if (held.some((other) => other.mode === 'shared')) entry.readersTogether += 1;
+    } else {
+      entry.writers += 1;
+      const askedWhileRead = (readersOf.get(spec.name) ?? []).some((reader) => {
+        const end = believedHeldUntil(reader, history.kills) ?? Infinity;
+        return reader.grantedAt <= grant.requestedAt && grant.requestedAt < end;
+      });
+      if (askedWhileRead) entry.writersAfterReaders += 1;
+    }
+  });
+  return [...coverage.values()];
+}
+
+/**
+ * Visits every grant of every name in `history.locks` that is not exclusive, in grant order, with
+ * the grants of that name believed held when it was made (granted no later, ending after it).
+ */
+function sweepRuled(
+  history: ChaosHistory,
+  visit: (
+    spec: LockSpec,
+    grant: GrantRecord,
+    active: { grant: GrantRecord; end: number }[],
+  ) => void,
+): void {
+  for (const [name, grants] of byName(history.grants)) {
+    const spec = ruleOf(history.locks, name);
+    if (spec.rule === 'exclusive') continue;
+    let active: { grant: GrantRecord; end: number }[] = [];
+    for (const grant of byGrantTime(grants)) {
+      active = active.filter(({ end }) => end > grant.grantedAt);
+      visit(spec, grant, active);
+      active.push({ grant, end: believedHeldUntil(grant, history.kills) ?? Infinity });
+    }
+  }
+}
+
+/**
+ * After `dead` stopped holding (its process was killed or paused at `from`): the first grant of
+ * its name, by a worker other than `dead`'s, that `dead`'s key would have blocked had it still
+ * been in the queue, so the moment that key was surely gone. For a mutex, the next grant by
+ * another worker; for a semaphore, the first that brings the grants other workers hold at once to
+ * `permits`; for a dead reader, the next writer's grant; for a dead writer, the next of any mode.
+ * @example
+ * firstGrantBlockedBy(dead, kill.at, history.grants, history.kills, ruleOf(history.locks, dead.name))
+ */
+export function firstGrantBlockedBy(
+  dead: GrantRecord,
+  from: number,
+  grants: readonly GrantRecord[],
+  kills: readonly KillRecord[],
+  spec: LockSpec,
+): GrantRecord | undefined {
+  const others = grants.filter((grant) => grant.name === dead.name && grant.worker !== dead.worker);
+  let active: { grant: GrantRecord; end: number }[] = [];
+  for (const grant of byGrantTime(others)) {
+    active = active.filter(({ end }) => end > grant.grantedAt);
+    if (grant.grantedAt >= from && !admits(spec, [dead, ...active.map((a) => a.grant), grant])) {
+      return grant;
+    }
+    active.push({ grant, end: believedHeldUntil(grant, kills) ?? Infinity });
+  }
+  return undefined;
+}
+
+/**
+ * Grants that came later in time than another grant of the same name with a token at least as
+ * high (a lower or equal fencing token: must be none). For a shared name, only pairs with a
+ * writer in them; for a semaphore's, and between readers, only an equal token (module doc).
+ * @example
+ * findFencingInversions(history.grants, history.locks) // []
  */
 export function findFencingInversions(
   grants: readonly GrantRecord[],
+  locks?: readonly LockSpec[],
 ): { earlier: GrantRecord; later: GrantRecord }[] {
   const inversions: { earlier: GrantRecord; later: GrantRecord }[] = [];
-  for (const ofName of byName(grants).values()) {
+  for (const [name, ofName] of byName(grants)) {
+    const rule = ruleOf(locks, name).rule;
     const ordered = [...ofName].sort((a, b) => a.grantedAt - b.grantedAt);
     let highest: GrantRecord | undefined;
+    let highestWriter: GrantRecord | undefined;
+    const seen = new Map<bigint, GrantRecord>();
     for (const grant of ordered) {
-      if (highest !== undefined && grant.token <= highest.token) {
-        inversions.push({ earlier: highest, later: grant });
+      const writer = rule === 'exclusive' || (rule === 'shared' && grant.mode !== 'shared');
+      // A writer must be above every grant before it; any grant above every writer before it.
+      const above = writer ? highest : highestWriter;
+      const twice = seen.get(grant.token);
+      if (above !== undefined && grant.token <= above.token) {
+        inversions.push({ earlier: above, later: grant });
+      } else if (twice !== undefined) {
+        inversions.push({ earlier: twice, later: grant });
       }
+      seen.set(grant.token, grant);
       if (highest === undefined || grant.token > highest.token) highest = grant;
+      if (writer && (highestWriter === undefined || grant.token > highestWriter.token)) {
+        highestWriter = grant;
+      }
     }
   }
   return inversions;
+}
+
+/**
+ * Grants whose handle's mode is not what its worker asked for or not one its name's rule allows,
+ * or whose `permits` is not the rule's (must be none), each with the reason.
+ * @example
+ * findModeMismatches(history) // []
+ */
+export function findModeMismatches(history: ChaosHistory): { grant: GrantRecord; why: string }[] {
+  const allowed: Record<LockSpec['rule'], readonly string[]> = {
+    exclusive: ['exclusive'],
+    semaphore: ['semaphore'],
+    shared: ['shared', 'exclusive'],
+  };
+  return history.grants.flatMap((grant) => {
+    const spec = ruleOf(history.locks, grant.name);
+    const why =
+      grant.mode !== grant.asked
+        ? `asked ${grant.asked}, granted ${grant.mode}`
+        : !allowed[spec.rule].includes(grant.mode)
+          ? `granted ${grant.mode} on a ${spec.rule} name`
+          : grant.permits !== spec.permits
+            ? `granted with permits ${grant.permits}, the name has ${spec.permits}`
+            : undefined;
+    return why === undefined ? [] : [{ grant, why }];
+  });
 }
 
 /**
@@ -245,7 +516,7 @@ export function checkStore(
   operations: readonly StoreOperation[],
   finalValues: ReadonlyMap<string, number>,
 ): StoreFindings {
-  const state = new Map<string, { highest: bigint; version: number }>();
+  const state = new Map<string, { highest: bigint; highestExclusive: bigint; version: number }>();
   const staleAccepted: StoreOperation[] = [];
   const wronglyRejected: StoreOperation[] = [];
   const lostUpdates: StoreOperation[] = [];
@@ -254,9 +525,14 @@ export function checkStore(
   let acceptedWrites = 0;
   const writesPerResource = new Map<string, number>();
   for (const operation of [...operations].sort((a, b) => a.seq - b.seq)) {
-    const resource = state.get(operation.resource) ?? { highest: 0n, version: 0 };
+    const resource = state.get(operation.resource) ?? {
+      highest: 0n,
+      highestExclusive: 0n,
+      version: 0,
+    };
     state.set(operation.resource, resource);
-    const isStale = operation.token < resource.highest;
+    const shared = operation.kind === 'read' && operation.shared === true;
+    const isStale = operation.token < (shared ? resource.highestExclusive : resource.highest);
     if (operation.outcome === 'stale') {
       if (!isStale) wronglyRejected.push(operation);
       if (operation.kind === 'read') staleReadsRejected += 1;
@@ -265,6 +541,9 @@ export function checkStore(
     }
     if (isStale) staleAccepted.push(operation);
     resource.highest = operation.token > resource.highest ? operation.token : resource.highest;
+    if (!shared && operation.token > resource.highestExclusive) {
+      resource.highestExclusive = operation.token;
+    }
     if (operation.kind === 'write') {
       if (operation.baseVersion !== resource.version) lostUpdates.push(operation);
       resource.version += 1;
@@ -326,12 +605,20 @@ export function summarizeFault(
   const failedAcquires = history.acquireErrors.filter(
     (error) => faultOf(error.at, history) === fault,
   ).length;
-  const nextGrantOf = (name: string, notBy: string) =>
-    firstGrant(
-      history,
-      (grant) =>
-        grant.name === name && grant.worker !== notBy && grant.grantedAt >= fault.startedAt,
-    );
+  const spec = ruleOf(history.locks, fault.name ?? '');
+  // The first grant by another worker that the held grant's key would have blocked: for a mutex
+  // the next grant, for a semaphore the one that needs the held permit, for a reader a writer's.
+  const nextBlocked = () =>
+    held === undefined
+      ? undefined
+      : firstGrantBlockedBy(held, fault.startedAt, history.grants, history.kills, spec);
+  const blockedWhat =
+    spec.rule === 'semaphore'
+      ? `grant of ${fault.name} that needed its permit (${spec.permits} held by others at once)`
+      : spec.rule === 'shared' && held?.mode === 'shared'
+        ? `writer's grant of ${fault.name} (its key blocked only writers)`
+        : `grant of ${fault.name}`;
+  const heldBy = `held ${fault.name} (token ${held?.token ?? '?'}${held === undefined || spec.rule === 'exclusive' ? '' : `, ${roleOf(held)}`})`;
   const firstFreshGrant = (after: number) =>
     firstGrant(history, (grant) => grant.requestedAt >= after);
   const title = `${fault.kind.padEnd(15)} ${fault.target}`;
@@ -340,7 +627,7 @@ export function summarizeFault(
   switch (fault.kind) {
     case 'holder-sigkill':
     case 'holder-sigstop': {
-      const next = nextGrantOf(fault.name!, fault.target);
+      const next = nextBlocked();
       const afterMs = next === undefined ? undefined : next.grantedAt - fault.startedAt;
       const limit = limits.holderDeathToNextGrantMs;
       // The promise is to waiters: grants are FIFO, so the next grant is the earliest waiter's. One
@@ -351,16 +638,15 @@ export function summarizeFault(
       const verdict = afterMs !== undefined && afterMs <= deadlineMs ? 'ok' : 'FAIL';
       if (verdict === 'FAIL') {
         violations.push(
-          `${fault.kind} of ${fault.target}: next grant of ${fault.name} ` +
+          `${fault.kind} of ${fault.target}: next ${blockedWhat} by another worker ` +
             `${afterMs === undefined ? 'never came' : `after ${ms(afterMs)}`} (limit ${ms(limit)})`,
         );
       }
-      const heldBy = `held ${fault.name} (token ${held?.token ?? '?'})`;
       const asked =
         askedMs === undefined || deadlineMs === limit
           ? ''
           : ` (no waiter: the first asked ${ms(askedMs)} after)`;
-      const next_ = `next grant of ${fault.name} by another worker after ${afterMs === undefined ? 'never' : ms(afterMs)}${asked} (limit ${ms(limit)}) ${verdict}`;
+      const next_ = `next ${blockedWhat} by another worker after ${afterMs === undefined ? 'never' : ms(afterMs)}${asked} (limit ${ms(limit)}) ${verdict}`;
       if (fault.kind === 'holder-sigkill') {
         line = `${title} ${heldBy}, SIGKILL: ${next_}`;
         break;
@@ -370,6 +656,8 @@ export function summarizeFault(
         violations.push(`holder-sigstop of ${fault.target}: its lost signal never fired`);
       }
       const write = held === undefined ? undefined : history.heldWrites.get(held.id);
+      const blind =
+        held?.mode === 'shared' ? 'read' : held?.mode === 'semaphore' ? 'operation' : 'write';
       // The worker's other acquirers go on until the stop lands: what they held then was paused
       // past its lease too, and must be signalled on resume, like the grant the fault aimed at.
       const alsoHeld = heldAtPause(history, fault).filter((grant) => grant.id !== held?.id);
@@ -389,7 +677,7 @@ export function summarizeFault(
       line =
         `${title} ${heldBy}, stopped ${ms(fault.healedAt - fault.startedAt)}: ${next_}; ` +
         `lost signal ${lostAfterResume === undefined ? 'never fired' : `${ms(lostAfterResume)} after SIGCONT`}; ` +
-        `its blind write after resuming: ${write ?? 'none'}` +
+        `its blind ${blind} after resuming: ${heldOutcome(write)}` +
         (others.length === 0 ? '' : `; also held when stopped: ${others.join(', ')}`);
       break;
     }
@@ -440,14 +728,14 @@ export function summarizeFault(
           `client-cutoff of ${fault.target}: the held lock's lost signal never fired`,
         );
       }
-      const next = nextGrantOf(fault.name!, fault.target);
+      const next = nextBlocked();
       const nextMs = next === undefined ? undefined : next.grantedAt - fault.startedAt;
       const write = held === undefined ? undefined : history.heldWrites.get(held.id);
       line =
-        `${title} held ${fault.name} (token ${held?.token ?? '?'}), cut off ${ms(fault.healedAt - fault.startedAt)}: ` +
+        `${title} ${heldBy}, cut off ${ms(fault.healedAt - fault.startedAt)}: ` +
         `lost signal ${lostAfter === undefined ? 'never fired' : `${ms(lostAfter)} after the cut`}, ` +
-        `next grant of ${fault.name} elsewhere ${nextMs === undefined ? 'never' : `${ms(nextMs)} after the cut`}; ` +
-        `its write after reconnecting: ${write ?? 'none'}`;
+        `next ${blockedWhat} elsewhere ${nextMs === undefined ? 'never' : `${ms(nextMs)} after the cut`}; ` +
+        `its ${held?.mode === 'shared' ? 'read' : held?.mode === 'semaphore' ? 'operation' : 'write'} after reconnecting: ${heldOutcome(write)}`;
       break;
     }
   }
@@ -476,7 +764,44 @@ export function checkChaosHistory(history: ChaosHistory, limits: ChaosLimits): C
         `(lost signal ${overlap.earlier.lostAt === undefined ? 'never fired' : 'fired after'})`,
     );
   }
-  const inversions = findFencingInversions(history.grants);
+  const overAdmissions = findOverAdmissions(history);
+  for (const over of overAdmissions.filter((o) => !o.explained)) {
+    const rule = over.rule === 'semaphore' ? `permits ${over.permits}` : 'shared';
+    violations.push(
+      `over-admission on ${over.name} (${rule}): ${describeIn(over.grant)} granted while ` +
+        `${over.held.length} believed held: ` +
+        over.held
+          .map(
+            ({ grant, explanation }) =>
+              `${describeIn(grant)} ${explanation ?? `lost signal ${grant.lostAt === undefined ? 'never fired' : 'fired after'}`}`,
+          )
+          .join('; '),
+    );
+  }
+  const coverage = ruleCoverage(history);
+  for (const entry of coverage) {
+    const { name, rule, permits } = entry.spec;
+    if (rule === 'semaphore' && entry.atPermits === 0) {
+      violations.push(
+        `vacuous: semaphore ${name} was never granted at its ${permits} permits (${entry.grants} grants)`,
+      );
+    }
+    if (rule === 'shared' && entry.readersTogether === 0) {
+      violations.push(
+        `vacuous: no reader of ${name} was granted while another held (${entry.readers} reader grants)`,
+      );
+    }
+    if (rule === 'shared' && entry.writersAfterReaders === 0) {
+      violations.push(
+        `vacuous: no writer of ${name} asked while readers held (${entry.writers} writer grants)`,
+      );
+    }
+  }
+  const mismatches = findModeMismatches(history);
+  for (const { grant, why } of mismatches) {
+    violations.push(`wrong mode on ${grant.name}: ${describe(grant)} ${why}`);
+  }
+  const inversions = findFencingInversions(history.grants, history.locks);
   for (const { earlier, later } of inversions) {
     violations.push(
       `fencing inversion on ${later.name}: ${describe(later)} after ${describe(earlier)}`,
@@ -506,9 +831,13 @@ export function checkChaosHistory(history: ChaosHistory, limits: ChaosLimits): C
   for (const grant of unended) violations.push(`grant never ended: ${describe(grant)}`);
   if (history.grants.length === 0) violations.push('no grant at all');
 
+  const unexplainedBy = (rule: 'semaphore' | 'shared') =>
+    overAdmissions.filter((o) => !o.explained && o.rule === rule).length;
   return {
     faults,
     overlaps,
+    overAdmissions,
+    coverage,
     violations,
     totals: {
       grants: history.grants.length,
@@ -526,6 +855,10 @@ export function checkChaosHistory(history: ChaosHistory, limits: ChaosLimits): C
       fencingInversions: inversions.length,
       acceptedWrites: store.acceptedWrites,
       overlapsBy: countBy(overlaps.flatMap((o) => (o.explanation ? [o.explanation] : []))),
+      overAdmissions: overAdmissions.filter((o) => !o.explained).length,
+      overAdmissionsBy: { semaphore: unexplainedBy('semaphore'), shared: unexplainedBy('shared') },
+      overAdmissionsExplained: overAdmissions.filter((o) => o.explained).length,
+      modeMismatches: mismatches.length,
       acquireErrors: countBy(history.acquireErrors.map((error) => error.code)),
       acquireErrorsOutsideFaults: history.acquireErrors.filter(
         (error) => faultOf(error.at, history) === undefined,
@@ -561,15 +894,49 @@ export function formatChaosReport(report: ChaosReport): string[] {
     `[chaos] totals over ${(t.durationMs / 1000).toFixed(0)} s: grants ${t.grants}, ` +
       `faults injected ${t.faults} (${perKind}), overlaps ${t.overlaps}, ` +
       `overlaps explained ${t.overlapsExplained}${explained === '' ? '' : ` (${explained})`}, ` +
+      `over-admissions ${t.overAdmissions} (semaphore ${t.overAdmissionsBy.semaphore}, shared ${t.overAdmissionsBy.shared}), ` +
+      `over-admissions explained ${t.overAdmissionsExplained}, wrong modes ${t.modeMismatches}, ` +
       `locks lost ${t.locksLost} (${t.locksLostOutsideFaults} outside faults), ` +
       `stale writes rejected ${t.staleWritesRejected}, stale reads rejected ${t.staleReadsRejected}, ` +
       `stale accepted ${t.staleAccepted}, lost updates ${t.lostUpdates}, ` +
       `fencing inversions ${t.fencingInversions}, accepted writes ${t.acceptedWrites}, ` +
       `longest time without any grant ${Math.round(t.longestGrantGapMs)} ms, ` +
       `failed acquires ${errors === '' ? 0 : errors} (${t.acquireErrorsOutsideFaults} outside faults)`,
+    ...report.coverage.map((entry) => `[chaos] ${formatCoverage(entry)}`),
     ...report.violations.map((violation) => `[chaos] VIOLATION ${violation}`),
     `[chaos] ${report.violations.length === 0 ? 'PASS' : `FAIL (${report.violations.length} violations)`}`,
   ];
+}
+
+/**
+ * One line on how much a semaphore or shared name was exercised.
+ * @example
+ * formatCoverage(entry) // 'semaphore pool (permits 2): 812 grants, 301 of them with 2 held at once'
+ */
+export function formatCoverage(entry: RuleCoverage): string {
+  const { name, rule, permits } = entry.spec;
+  if (rule === 'semaphore') {
+    return (
+      `semaphore ${name} (permits ${permits}): ${entry.grants} grants, ` +
+      `${entry.atPermits} of them with ${permits} held at once`
+    );
+  }
+  return (
+    `shared ${name}: ${entry.readers} reader grants, ${entry.readersTogether} of them while ` +
+    `another reader held; ${entry.writers} writer grants, ${entry.writersAfterReaders} of them ` +
+    'asked while readers held'
+  );
+}
+
+/** What became of a held grant's last operation, in words. */
+function heldOutcome(outcome: HeldOutcome | undefined): string {
+  if (outcome === 'none') return 'none (a permit holder makes no store call)';
+  return outcome ?? 'none';
+}
+
+/** A reader or a writer of a shared name, a permit of a semaphore. */
+function roleOf(grant: GrantRecord): string {
+  return grant.mode === 'shared' ? 'reader' : grant.mode === 'semaphore' ? 'permit' : 'writer';
 }
 
 /** The longest stretch of [from, to] in which no worker was granted anything, in ms. */
@@ -614,6 +981,10 @@ function byName(grants: readonly GrantRecord[]): Map<string, GrantRecord[]> {
   return map;
 }
 
+function byGrantTime(grants: readonly GrantRecord[]): GrantRecord[] {
+  return [...grants].sort((a, b) => a.grantedAt - b.grantedAt || Number(a.token - b.token));
+}
+
 function grantById(history: ChaosHistory, id: string): GrantRecord | undefined {
   return history.grants.find((grant) => grant.id === id);
 }
@@ -629,6 +1000,11 @@ function firstGrant(
   return first;
 }
 
+/** A grant with its role (reader, writer, permit): for the semaphore and shared rules. */
+function describeIn(grant: GrantRecord): string {
+  return `${grant.id} (token ${grant.token}, ${roleOf(grant)})`;
+}
+
 function describe(grant: GrantRecord): string {
-  return `${grant.id} (token ${grant.token})`;
+  return `${grant.id} (token ${grant.token}${grant.mode === 'exclusive' ? '' : `, ${grant.mode}`})`;
 }

@@ -5,6 +5,7 @@
  * Every time is milliseconds on {@link chaosClockMs}, which is comparable across the processes of
  * one machine (each process's `performance.timeOrigin` is its start on the wall clock).
  */
+import type { LockMode } from '../../lib/core/index.js';
 
 /**
  * Milliseconds on a clock every process of one machine shares: `performance.timeOrigin +
@@ -17,10 +18,26 @@ export function chaosClockMs(): number {
 }
 
 /**
+ * One lock name a chaos run drives, and the rule its grants are judged by: `exclusive` (a mutex:
+ * one holder), `semaphore` (at most `permits` holders) or `shared` (`shared: true` readers
+ * together, an exclusive writer alone).
+ * @example
+ * { name: 'pool', rule: 'semaphore', permits: 2 }
+ */
+export interface LockSpec {
+  /** Lock name, which is also the name of the store resource it guards. */
+  readonly name: string;
+  /** How many may hold it at once, and who with whom. */
+  readonly rule: 'exclusive' | 'semaphore' | 'shared';
+  /** Holders at once: the semaphore's `permits`; 1 for the other rules. */
+  readonly permits: number;
+}
+
+/**
  * One lock grant as a worker believed it: from `grantedAt` until `releasedAt` (when it called
  * `release()`), or until its process was SIGKILLed.
  * @example
- * { id: 'w1.1#7', worker: 'w1.1', name: 'acct-2', token: 812n, requestedAt, grantedAt }
+ * { id: 'w1.1#7', worker: 'w1.1', name: 'acct-2', mode: 'exclusive', asked: 'exclusive', permits: 1, token: 812n, requestedAt, grantedAt }
  */
 export interface GrantRecord {
   /** Unique id: `<worker>#<sequence>`. */
@@ -29,6 +46,15 @@ export interface GrantRecord {
   readonly worker: string;
   /** Lock name, which is also the name of the store resource it guards. */
   readonly name: string;
+  /** The handle's `mode`: how the library says it granted the lock. */
+  readonly mode: LockMode;
+  /**
+   * What the worker asked for: `semaphore` (`permits: N`), `shared` (`shared: true`) or
+   * `exclusive`. A grant whose `mode` differs is a violation.
+   */
+  readonly asked: LockMode;
+  /** The handle's `permits`. */
+  readonly permits: number;
   /** The handle's fencing token (etcd create revision). */
   readonly token: bigint;
   /** When the acquirer called `acquire()`. */
@@ -58,6 +84,12 @@ export interface StoreOperation {
   readonly resource: string;
   /** The fencing token the operation carried. */
   readonly token: bigint;
+  /**
+   * A read made under a shared hold (a reader): it is stale only below the highest token of an
+   * accepted operation made under an exclusive hold, since readers hold together and their reads
+   * arrive in any order. Every other operation is stale below the highest accepted token.
+   */
+  readonly shared?: boolean;
   /** The grant it was made under. */
   readonly grantId: string;
   /** When the store decided it. */
@@ -69,6 +101,13 @@ export interface StoreOperation {
   /** A write's base: the version its read returned. */
   readonly baseVersion?: number;
 }
+
+/**
+ * What became of the operation a held grant makes after `proceed` (see worker-protocol.ts): the
+ * store's answer, `skipped` (the holder saw its lost signal first), or `none` (a semaphore
+ * holder, which makes no store call).
+ */
+export type HeldOutcome = 'accepted' | 'stale' | 'skipped' | 'none';
 
 /** The kinds of fault a chaos run injects, in the order of one round. */
 export const FAULT_KINDS = [
@@ -142,6 +181,8 @@ export interface AcquireErrorRecord {
 export interface ChaosHistory {
   /** Lease TTL of every lock, in seconds. */
   readonly ttlSeconds: number;
+  /** The names driven and their rules; a grant of a name not listed is judged as exclusive. */
+  readonly locks: readonly LockSpec[];
   /** Every grant any worker reported. */
   readonly grants: readonly GrantRecord[];
   /** Every store operation, in decision order. */
@@ -154,8 +195,8 @@ export interface ChaosHistory {
   readonly kills: readonly KillRecord[];
   /** Worker processes paused with SIGSTOP. */
   readonly pauses: readonly PauseRecord[];
-  /** What the store said to the write of each grant a fault held mid-operation. */
-  readonly heldWrites: ReadonlyMap<string, 'accepted' | 'stale' | 'skipped'>;
+  /** What the store said to the last operation of each grant a fault held mid-operation. */
+  readonly heldWrites: ReadonlyMap<string, HeldOutcome>;
   /** Every failed `acquire()` call. */
   readonly acquireErrors: readonly AcquireErrorRecord[];
   /** When the workload started and ended. */

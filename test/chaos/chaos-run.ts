@@ -20,10 +20,14 @@ import {
   type ChaosHistory,
   type FaultKind,
   type FaultRecord,
+  type GrantRecord,
+  type LockSpec,
 } from './chaos-history.js';
 import {
   checkChaosHistory,
+  firstGrantBlockedBy,
   formatChaosReport,
+  ruleOf,
   type ChaosLimits,
   type ChaosReport,
 } from './chaos-checker.js';
@@ -53,10 +57,27 @@ export interface ChaosRunOptions {
    */
   acquirersPerWorker?: number;
   /**
-   * Lock names (each guards the store resource of the same name).
+   * Exclusive lock names (each guards the store resource of the same name).
    * @default ['acct-0', 'acct-1', 'acct-2']
    */
   names?: readonly string[];
+  /**
+   * Semaphore names and their permits: their holders make no store call (see chaos-worker.ts);
+   * the checker counts the grants held at once.
+   * @default { pool: 2 }
+   */
+  semaphores?: Readonly<Record<string, number>>;
+  /**
+   * Shared names: most acquisitions are `shared: true` readers (a fenced read), the others
+   * exclusive writers (a fenced read-modify-write).
+   * @default ['catalog']
+   */
+  shared?: readonly string[];
+  /**
+   * Of the acquisitions of a shared name, the share that are writers.
+   * @default 0.25
+   */
+  writerShare?: number;
   /**
    * Lease TTL of every lock, in seconds. 5 s is above a leader election (1–2 s with etcd's
    * default 1 s election timeout) plus a keepalive interval (TTL/3) plus the lost margin (TTL/10),
@@ -145,7 +166,24 @@ const MEMBER_DOWN_MS = 3_000;
 export async function runChaos(options: ChaosRunOptions = {}): Promise<ChaosRunResult> {
   const ttl = options.ttlSeconds ?? 5;
   const workers = options.workers ?? 4;
-  const names = [...(options.names ?? ['acct-0', 'acct-1', 'acct-2'])];
+  const locks: LockSpec[] = [
+    ...(options.names ?? ['acct-0', 'acct-1', 'acct-2']).map((name): LockSpec => ({
+      name,
+      rule: 'exclusive',
+      permits: 1,
+    })),
+    ...Object.entries(options.semaphores ?? { pool: 2 }).map(([name, permits]): LockSpec => ({
+      name,
+      rule: 'semaphore',
+      permits,
+    })),
+    ...(options.shared ?? ['catalog']).map((name): LockSpec => ({
+      name,
+      rule: 'shared',
+      permits: 1,
+    })),
+  ];
+  const writerShare = options.writerShare ?? 0.25;
   const log = options.log ?? ((line: string) => console.log(line));
   const limits: ChaosLimits = {
     holderDeathToNextGrantMs: ttl * 1000 + 1000,
@@ -180,7 +218,8 @@ export async function runChaos(options: ChaosRunOptions = {}): Promise<ChaosRunR
       ttl,
       callTimeoutMs: options.callTimeoutMs ?? 1500,
       storeUrl,
-      names,
+      locks,
+      writerShare,
       acquirers: options.acquirersPerWorker ?? 3,
       holdMs: 20,
       thinkMs: 30,
@@ -190,7 +229,7 @@ export async function runChaos(options: ChaosRunOptions = {}): Promise<ChaosRunR
     await pool.start(workers);
     log(
       `[chaos] ${workers} workers × ${options.acquirersPerWorker ?? 3} acquirers on ` +
-        `${names.join(', ')}; 3-member etcd ${(options.etcdArgs ?? ['--pre-vote']).join(' ') || '(default flags)'}; ` +
+        `${locks.map(describeSpec).join(', ')} (${Math.round(writerShare * 100)} % of shared acquisitions writers); 3-member etcd ${(options.etcdArgs ?? ['--pre-vote']).join(' ') || '(default flags)'}; ` +
         `ttl ${ttl} s, callTimeoutMs ${options.callTimeoutMs ?? 1500}`,
     );
     const leaderFreezeMs = options.leaderFreezeMs ?? ttl * 500;
@@ -198,7 +237,7 @@ export async function runChaos(options: ChaosRunOptions = {}): Promise<ChaosRunR
       cluster,
       proxies,
       pool,
-      names,
+      locks,
       ttl,
       leaderFreezeMs,
       log,
@@ -249,6 +288,7 @@ export async function runChaos(options: ChaosRunOptions = {}): Promise<ChaosRunR
 
     const history: ChaosHistory = {
       ttlSeconds: ttl,
+      locks,
       grants: pool.grantList(),
       operations: store.operations(),
       finalValues: store.values(),
@@ -292,6 +332,11 @@ export async function runChaos(options: ChaosRunOptions = {}): Promise<ChaosRunR
   }
 }
 
+function describeSpec(spec: LockSpec): string {
+  if (spec.rule === 'semaphore') return `${spec.name} (semaphore, permits ${spec.permits})`;
+  return spec.rule === 'shared' ? `${spec.name} (shared)` : spec.name;
+}
+
 /** JSON for the history: bigints as strings, maps as objects. */
 function jsonReplacer(_key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString();
@@ -324,17 +369,31 @@ function prefixEnd(prefix: string): string {
   return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 }
 
+/**
+ * Where each holder fault starts in the list of lock names (exclusive names first, then the
+ * semaphores, then the shared ones); each moves on by one name per fault, so that over as many
+ * rounds as there are names every holder fault hits every name. With the default names, the first
+ * round's SIGKILL hits the semaphore, its SIGSTOP an exclusive name (whose blind write the
+ * one-round test expects to be rejected as stale) and its cut-off the shared name.
+ */
+const HOLDER_FAULT_START: Readonly<Partial<Record<FaultKind, (names: number) => number>>> = {
+  'holder-sigkill': (names) => names - 2,
+  'holder-sigstop': () => 0,
+  'client-cutoff': (names) => names - 1,
+};
+
 /** Injects one fault at a time and records it. */
 class FaultInjector {
   /** Every fault injected, in order. */
   readonly faults: FaultRecord[] = [];
   #nextHolderSlot = 1;
+  readonly #holderFaults = new Map<FaultKind, number>();
 
   constructor(
     private readonly cluster: EtcdCluster,
     private readonly proxies: readonly TcpProxy[],
     private readonly pool: WorkerPool,
-    private readonly names: readonly string[],
+    private readonly locks: readonly LockSpec[],
     private readonly ttl: number,
     private readonly leaderFreezeMs: number,
     private readonly log: (line: string) => void,
@@ -379,14 +438,19 @@ class FaultInjector {
     return slot;
   }
 
-  #randomName(): string {
-    return this.names[Math.floor(Math.random() * this.names.length)];
+  /** The name the next holder fault of `kind` holds (see {@link HOLDER_FAULT_START}). */
+  #nameFor(kind: FaultKind): string {
+    const count = this.#holderFaults.get(kind) ?? 0;
+    this.#holderFaults.set(kind, count + 1);
+    const start = HOLDER_FAULT_START[kind]?.(this.locks.length) ?? 0;
+    const index = (((start + count) % this.locks.length) + this.locks.length) % this.locks.length;
+    return this.locks[index].name;
   }
 
   async #holderKill(): Promise<void> {
     const slot = this.#holderSlot();
     const worker = this.pool.id(slot);
-    const grant = await this.pool.hold(slot, this.#randomName(), false);
+    const grant = await this.pool.hold(slot, this.#nameFor('holder-sigkill'), false);
     const at = await this.pool.kill(slot);
     this.faults.push({
       kind: 'holder-sigkill',
@@ -396,14 +460,14 @@ class FaultInjector {
       grantId: grant.id,
       name: grant.name,
     });
-    await this.#nextGrantOf(grant.name, worker, at);
+    await this.#nextBlockedGrant(grant, at);
     await this.pool.respawn(slot);
   }
 
   async #holderPause(): Promise<void> {
     const slot = this.#holderSlot();
     const worker = this.pool.id(slot);
-    const grant = await this.pool.hold(slot, this.#randomName(), true);
+    const grant = await this.pool.hold(slot, this.#nameFor('holder-sigstop'), true);
     const startedAt = this.pool.pause(slot);
     const fault: FaultRecord = {
       kind: 'holder-sigstop',
@@ -464,7 +528,7 @@ class FaultInjector {
 
   async #clientCutoff(): Promise<void> {
     const worker = this.pool.id(0);
-    const grant = await this.pool.hold(0, this.#randomName(), false);
+    const grant = await this.pool.hold(0, this.#nameFor('client-cutoff'), false);
     const startedAt = chaosClockMs();
     for (const proxy of this.proxies) proxy.cut();
     const fault: FaultRecord = {
@@ -499,16 +563,17 @@ class FaultInjector {
     return fault;
   }
 
-  /** Waits (bounded; the checker judges the time) for another worker's grant of `name`. */
-  async #nextGrantOf(name: string, notBy: string, after: number): Promise<void> {
+  /**
+   * Waits (bounded; the checker judges the time) for another worker's grant that the dead
+   * holder's key would have blocked (chaos-checker's `firstGrantBlockedBy`).
+   */
+  async #nextBlockedGrant(dead: GrantRecord, after: number): Promise<void> {
+    const spec = ruleOf(this.locks, dead.name);
     await waitFor(
-      `another grant of ${name}`,
+      `a grant of ${dead.name} that ${dead.id} blocked`,
       () =>
-        this.pool
-          .grantList()
-          .some(
-            (grant) => grant.name === name && grant.worker !== notBy && grant.grantedAt >= after,
-          ),
+        firstGrantBlockedBy(dead, after, this.pool.grantList(), this.pool.kills, spec) !==
+        undefined,
       this.ttl * 1000 + 10_000,
     ).catch(() => undefined);
   }

@@ -1,13 +1,30 @@
 // A chaos worker process: several concurrent acquirers, each looping over "acquire a random lock
-// → read the resource it guards from the fencing store → pause → write it back + 1 → release",
-// passing the fencing token on every store call and checking the lost signal before each one, as
-// the README tells users to. It reports every grant, lost signal and release to the orchestrator
+// → do the operation its mode guards → release", passing the fencing token on every store call and
+// checking the lost signal before each one, as the README tells users to. What each mode does:
+// - exclusive (a mutex, or a writer of a shared name): read the resource from the fencing store →
+//   pause → write it back + 1 (a read-modify-write that a second holder would turn into a lost
+//   update).
+// - shared (a reader): one fenced read, marked shared, then a pause (the reading). The store
+//   rejects it only below the highest token of an exclusive holder's operation: readers hold
+//   together, so their reads arrive in any token order, but a reader granted before a writer
+//   must not read after that writer has touched the resource.
+// - semaphore (one of N permits): no store call, only the pause (the use of the permit). A token
+//   cannot fence a semaphore's resource by "reject below the highest": N holders at once send
+//   theirs in any order. What proves the semaphore is the checker's count of grants believed
+//   held at once, judged against N.
+// It reports every grant (with the handle's mode), lost signal and release to the orchestrator
 // over IPC, and obeys its hold/proceed/stop commands (see worker-protocol.ts).
 // Config: JSON in CHAOS_WORKER (WorkerConfig).
 import { setTimeout as delay } from 'node:timers/promises';
 
-import { LockClient, ZZLockError, type LockHandle } from '../../lib/core/index.js';
-import { chaosClockMs } from './chaos-history.js';
+import {
+  LockClient,
+  ZZLockError,
+  type AcquireOptions,
+  type LockHandle,
+  type LockMode,
+} from '../../lib/core/index.js';
+import { chaosClockMs, type LockSpec } from './chaos-history.js';
 import type { FencedReply, FencedRequest } from './fencing-store.js';
 import type { OrchestratorMessage, WorkerConfig, WorkerMessage } from './worker-protocol.js';
 
@@ -62,39 +79,77 @@ async function storeCall(
   return (await response.json()) as FencedReply;
 }
 
-/** One read-modify-write of the lock's resource under `lock`. */
+/** What the store said to a store call, or `skipped` when the holder saw its lost signal first. */
+type Outcome = 'accepted' | 'stale' | 'skipped';
+
+/**
+ * The operation `lock` guards, by its mode (see the top of this file), with the lost signal
+ * looked at before each store call. A grant caught by a `hold` stops after its first operation
+ * until `proceed`, then makes its last one (a writer's write, a reader's second read; a semaphore
+ * holder has none) blindly or after a look, and reports what became of it.
+ */
 async function operate(lock: LockHandle, id: string): Promise<void> {
   const caught = hold?.name === lock.name ? hold : undefined;
   if (caught !== undefined) hold = undefined;
   if (lock.signal.aborted) return;
-  const request = { resource: lock.name, token: lock.fencingToken.toString(), grantId: id };
-  const read = await storeCall('read', request);
+  const request: FencedRequest = {
+    resource: lock.name,
+    token: lock.fencingToken.toString(),
+    grantId: id,
+    ...(lock.mode === 'shared' ? { shared: true } : {}),
+  };
+  // The first operation: a read, except for a semaphore holder.
+  const read = lock.mode === 'semaphore' ? undefined : await storeCall('read', request);
   if (read === 'stale') return;
+  // The last operation, if any.
+  const last = async (): Promise<Outcome | 'none'> => {
+    if (read === undefined) return 'none';
+    if (lock.mode === 'shared') return reply(await storeCall('read', request));
+    return reply(await storeCall('write', { ...request, baseVersion: read.version }));
+  };
   if (caught !== undefined) {
     const resumed = new Promise<void>((resolve) => (proceed = resolve));
     send({ type: 'holding', id });
     await resumed;
     proceed = undefined;
     if (!caught.blind && lock.signal.aborted) {
-      send({ type: 'write', id, outcome: 'skipped' });
+      send({ type: 'write', id, outcome: read === undefined ? 'none' : 'skipped' });
       return;
     }
-    const written = await storeCall('write', { ...request, baseVersion: read.version });
-    send({ type: 'write', id, outcome: written === 'stale' ? 'stale' : 'accepted' });
+    send({ type: 'write', id, outcome: await last() });
     return;
   }
   await delay(random(config.holdMs));
-  if (lock.signal.aborted) return;
-  await storeCall('write', { ...request, baseVersion: read.version });
+  // A reader's work is its read and this pause; a writer writes now.
+  if (lock.mode !== 'exclusive' || lock.signal.aborted) return;
+  await last();
+}
+
+function reply(answer: FencedReply | 'stale'): Outcome {
+  return answer === 'stale' ? 'stale' : 'accepted';
+}
+
+/** A random lock of the config, and what to ask for it. */
+function pick(): { spec: LockSpec; asked: LockMode; options: AcquireOptions } {
+  const spec = config.locks[random(config.locks.length - 1)];
+  const base = { waitMs: config.waitMs };
+  if (spec.rule === 'semaphore') {
+    return { spec, asked: 'semaphore', options: { ...base, permits: spec.permits } };
+  }
+  if (spec.rule === 'shared' && Math.random() >= config.writerShare) {
+    return { spec, asked: 'shared', options: { ...base, shared: true } };
+  }
+  return { spec, asked: 'exclusive', options: base };
 }
 
 async function acquirer(): Promise<void> {
   while (!stopping) {
-    const name = config.names[random(config.names.length - 1)];
+    const { spec, asked, options } = pick();
+    const name = spec.name;
     const requestedAt = chaosClockMs();
     let lock: LockHandle;
     try {
-      lock = await locks.acquire(name, { waitMs: config.waitMs });
+      lock = await locks.acquire(name, options);
     } catch (error) {
       if (stopping) return;
       const code = error instanceof ZZLockError ? error.code : String(error);
@@ -105,7 +160,17 @@ async function acquirer(): Promise<void> {
     const grantedAt = chaosClockMs();
     sequence += 1;
     const id = `${config.id}#${sequence}`;
-    send({ type: 'grant', id, name, token: lock.fencingToken.toString(), requestedAt, grantedAt });
+    send({
+      type: 'grant',
+      id,
+      name,
+      mode: lock.mode,
+      asked,
+      permits: lock.permits,
+      token: lock.fencingToken.toString(),
+      requestedAt,
+      grantedAt,
+    });
     const onLost = (): void => send({ type: 'lost', id, at: chaosClockMs() });
     if (lock.signal.aborted) onLost();
     else lock.signal.addEventListener('abort', onLost, { once: true });

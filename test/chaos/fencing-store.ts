@@ -12,6 +12,8 @@ export interface FencedRequest {
   token: string;
   /** The grant the operation is made under (for the record). */
   grantId: string;
+  /** A read made under a shared hold (a reader); see {@link FencingStore}. */
+  shared?: boolean;
   /** A write's base: the version its read returned. Required on writes. */
   baseVersion?: number;
 }
@@ -29,7 +31,12 @@ export interface FencedReply {
  * served over HTTP on loopback. It rejects (409, "stale") any read or write whose fencing token is
  * lower than the highest token it has accepted for that resource — on reads too, so a paused
  * holder that resumes after a newer holder read cannot write back what it read before — and
- * records every operation in decision order. A write adds 1 to the counter; it is accepted even
+ * records every operation in decision order. A read marked `shared` (a reader's) is rejected only
+ * when its token is lower than the highest token the store accepted from an exclusive holder's
+ * operation: readers hold together and their reads arrive in any token order, so one reader's
+ * read must not fence out another's; but a reader granted before a writer must not read once that
+ * writer has read or written. A reader's accepted read still raises the resource's highest token,
+ * so a writer paused since before that reader was granted cannot write after it read. A write adds 1 to the counter; it is accepted even
  * when its base version is no longer current, so that a lost update shows in the record instead of
  * being hidden (the checker counts those).
  *
@@ -54,6 +61,8 @@ interface Resource {
   value: number;
   version: number;
   highestToken: bigint;
+  /** The highest token accepted from an operation not marked `shared`. */
+  highestExclusiveToken: bigint;
 }
 
 /**
@@ -69,15 +78,17 @@ export async function startFencingStore(): Promise<FencingStore> {
     const token = BigInt(request.token);
     let resource = resources.get(request.resource);
     if (resource === undefined) {
-      resource = { value: 0, version: 0, highestToken: 0n };
+      resource = { value: 0, version: 0, highestToken: 0n, highestExclusiveToken: 0n };
       resources.set(request.resource, resource);
     }
-    const stale = token < resource.highestToken;
+    const shared = kind === 'read' && request.shared === true;
+    const stale = token < (shared ? resource.highestExclusiveToken : resource.highestToken);
     log.push({
       seq: log.length,
       kind,
       resource: request.resource,
       token,
+      ...(shared ? { shared } : {}),
       grantId: request.grantId,
       at: chaosClockMs(),
       outcome: stale ? 'stale' : 'accepted',
@@ -85,7 +96,8 @@ export async function startFencingStore(): Promise<FencingStore> {
       ...(kind === 'write' ? { baseVersion: request.baseVersion } : {}),
     });
     if (stale) return undefined;
-    resource.highestToken = token;
+    if (token > resource.highestToken) resource.highestToken = token;
+    if (!shared && token > resource.highestExclusiveToken) resource.highestExclusiveToken = token;
     if (kind === 'write') {
       resource.value += 1;
       resource.version += 1;

@@ -7,6 +7,7 @@ import {
   chaosClockMs,
   type AcquireErrorRecord,
   type GrantRecord,
+  type HeldOutcome,
   type KillRecord,
   type PauseRecord,
 } from './chaos-history.js';
@@ -58,8 +59,8 @@ export class WorkerPool {
   readonly storeErrors: { worker: string; operation: string; at: number }[] = [];
   /** Process id of every worker this pool started. */
   readonly pids: number[] = [];
-  /** Store answers to held writes after `proceed`, by grant id. */
-  readonly heldWrites = new Map<string, 'accepted' | 'stale' | 'skipped'>();
+  /** What became of held grants' last operations after `proceed`, by grant id. */
+  readonly heldWrites = new Map<string, HeldOutcome>();
   readonly #slots: WorkerProcess[] = [];
   readonly #incarnations: number[] = [];
   #pausedAt = new Map<number, number>();
@@ -270,6 +271,9 @@ export class WorkerPool {
           id: message.id,
           worker: worker.id,
           name: message.name,
+          mode: message.mode,
+          asked: message.asked,
+          permits: message.permits,
           token: BigInt(message.token),
           requestedAt: message.requestedAt,
           grantedAt: message.grantedAt,

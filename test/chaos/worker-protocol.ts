@@ -2,13 +2,18 @@
  * The IPC messages between the chaos orchestrator and its worker processes. Times are
  * milliseconds on `chaosClockMs()`; tokens are decimal strings (IPC carries JSON).
  */
+import type { LockMode } from '../../lib/core/index.js';
+import type { HeldOutcome, LockSpec } from './chaos-history.js';
 
 /**
  * Orchestrator → worker.
- * - `hold`: the next grant of `name` (by any acquirer of the worker) reads the resource, reports
- *   `holding` and then waits for `proceed` before it writes: a holder caught mid-operation. With
- *   `blind`, it writes after `proceed` without checking its lost signal again (a holder paused
- *   between its check and its write); otherwise it checks first and skips the write when lost.
+ * - `hold`: the next grant of `name` (by any acquirer of the worker, in any mode) makes its first
+ *   store operation, reports `holding` and then waits for `proceed` before its last one: a holder
+ *   caught mid-operation. An exclusive holder (a writer) reads, then writes; a shared holder (a
+ *   reader) reads, then reads again; a semaphore holder makes no store call (see chaos-worker.ts).
+ *   With `blind`, the last operation follows `proceed` without a look at the lost signal (a
+ *   holder paused between its check and its operation); otherwise it checks first and skips it
+ *   when lost.
  * - `proceed`: ends that hold.
  * - `stop`: let each acquirer finish its operation, close the lock client, report `stopped`, exit.
  * @example
@@ -20,14 +25,15 @@ export type OrchestratorMessage =
 /**
  * Worker → orchestrator.
  * - `ready`: the lock client is created and the acquirers are starting.
- * - `grant` / `lost` / `released`: the life of one grant (`lost` when its signal fired).
- * - `holding`: a `hold` caught this grant, after its read.
- * - `write`: what the store said to the held grant's write after `proceed`.
+ * - `grant` / `lost` / `released`: the life of one grant (`lost` when its signal fired); a grant
+ *   tells the handle's `mode` and `permits` and what the worker `asked` for.
+ * - `holding`: a `hold` caught this grant, after its first operation.
+ * - `write`: what became of the held grant's last operation after `proceed`.
  * - `acquireError`: an `acquire()` failed with this error code.
  * - `storeError`: a call of the lock client to etcd failed (its `observe()` hook), by operation.
  * - `stopped`: closed cleanly.
  * @example
- * process.send({ type: 'grant', id: 'w0.1#1', name: 'acct-0', token: '42', requestedAt, grantedAt });
+ * process.send({ type: 'grant', id: 'w0.1#1', name: 'acct-0', mode: 'exclusive', asked: 'exclusive', permits: 1, token: '42', requestedAt, grantedAt });
  */
 export type WorkerMessage =
   | { type: 'ready' }
@@ -35,6 +41,9 @@ export type WorkerMessage =
       type: 'grant';
       id: string;
       name: string;
+      mode: LockMode;
+      asked: LockMode;
+      permits: number;
       token: string;
       requestedAt: number;
       grantedAt: number;
@@ -42,7 +51,7 @@ export type WorkerMessage =
   | { type: 'lost'; id: string; at: number }
   | { type: 'released'; id: string; at: number }
   | { type: 'holding'; id: string }
-  | { type: 'write'; id: string; outcome: 'accepted' | 'stale' | 'skipped' }
+  | { type: 'write'; id: string; outcome: HeldOutcome }
   | { type: 'acquireError'; code: string; at: number }
   | { type: 'storeError'; operation: string; at: number }
   | { type: 'stopped' };
@@ -50,7 +59,7 @@ export type WorkerMessage =
 /**
  * How a worker is set up: passed as JSON in its `CHAOS_WORKER` environment variable.
  * @example
- * { id: 'w0.1', endpoints: ['http://127.0.0.1:40001'], namespace: 'chaos/', ttl: 5, callTimeoutMs: 1500, storeUrl, names: ['acct-0'], acquirers: 3, holdMs: 15, thinkMs: 40, waitMs: 30000 }
+ * { id: 'w0.1', endpoints: ['http://127.0.0.1:40001'], namespace: 'chaos/', ttl: 5, callTimeoutMs: 1500, storeUrl, locks: [{ name: 'acct-0', rule: 'exclusive', permits: 1 }], writerShare: 0.25, acquirers: 3, holdMs: 15, thinkMs: 40, waitMs: 30000 }
  */
 export interface WorkerConfig {
   /** Worker id, `w<slot>.<incarnation>`. */
@@ -65,8 +74,10 @@ export interface WorkerConfig {
   callTimeoutMs: number;
   /** Base URL of the fencing store. */
   storeUrl: string;
-  /** Lock names (= store resources) to pick from at random. */
-  names: string[];
+  /** Lock names (= store resources) to pick from at random, each with its rule. */
+  locks: LockSpec[];
+  /** Of the acquisitions of a `shared` name, the share that are exclusive (writers). */
+  writerShare: number;
   /** Concurrent acquirers in this process. */
   acquirers: number;
   /** Upper bound of the random pause between read and write, in ms. */
