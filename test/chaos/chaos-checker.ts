@@ -415,31 +415,51 @@ function sweepRuled(
 }
 
 /**
- * After `dead` stopped holding (its process was killed or paused at `from`): the first grant of
- * its name, by a worker other than `dead`'s, that `dead`'s key would have blocked had it still
- * been in the queue, so the moment that key was surely gone. For a mutex, the next grant by
- * another worker; for a semaphore, the first that brings the grants other workers hold at once to
- * `permits`; for a dead reader, the next writer's grant; for a dead writer, the next of any mode.
+ * After a holder stopped (its process was killed or paused at `from`), with `dead` the grants of
+ * one name its process held then: the first grant of that name, by another worker, that `dead`'s
+ * keys would have blocked had they still been in the queue, so the moment they were surely gone.
+ * For a mutex, the next grant by another worker; for a semaphore, the first that brings the
+ * grants held at once to more than `permits` with the dead ones counted (one dead permit: the
+ * others hold `permits`; all of them dead: any grant); for dead readers, the next writer's grant;
+ * for a dead writer, the next of any mode.
  * @example
- * firstGrantBlockedBy(dead, kill.at, history.grants, history.kills, ruleOf(history.locks, dead.name))
+ * firstGrantBlockedBy(heldAt(history.grants, 'w1.1', kill.at), kill.at, history.grants, history.kills, spec)
  */
 export function firstGrantBlockedBy(
-  dead: GrantRecord,
+  dead: readonly GrantRecord[],
   from: number,
   grants: readonly GrantRecord[],
   kills: readonly KillRecord[],
   spec: LockSpec,
 ): GrantRecord | undefined {
-  const others = grants.filter((grant) => grant.name === dead.name && grant.worker !== dead.worker);
+  const deadWorkers = new Set(dead.map((grant) => grant.worker));
+  const others = grants.filter(
+    (grant) => grant.name === spec.name && !deadWorkers.has(grant.worker),
+  );
   let active: { grant: GrantRecord; end: number }[] = [];
   for (const grant of byGrantTime(others)) {
     active = active.filter(({ end }) => end > grant.grantedAt);
-    if (grant.grantedAt >= from && !admits(spec, [dead, ...active.map((a) => a.grant), grant])) {
+    if (grant.grantedAt >= from && !admits(spec, [...dead, ...active.map((a) => a.grant), grant])) {
       return grant;
     }
     active.push({ grant, end: believedHeldUntil(grant, kills) ?? Infinity });
   }
   return undefined;
+}
+
+/**
+ * The grants `worker` believed held at `at`: granted no later, not released before it (a fault
+ * is stamped once its signal was sent, so a release stamped earlier happened before it).
+ * @example
+ * heldAt(history.grants, 'w1.1', kill.at) // [grant of pool, grant of acct-2]
+ */
+export function heldAt(grants: readonly GrantRecord[], worker: string, at: number): GrantRecord[] {
+  return grants.filter(
+    (grant) =>
+      grant.worker === worker &&
+      grant.grantedAt <= at &&
+      (grant.releasedAt === undefined || grant.releasedAt > at),
+  );
 }
 
 /**
@@ -572,20 +592,6 @@ export function checkStore(
 }
 
 /**
- * Grants the paused worker believed held when it was stopped: granted before the stop, not
- * released before it (the stop is stamped once SIGSTOP was sent, so a release stamped earlier
- * happened before it).
- */
-function heldAtPause(history: ChaosHistory, fault: FaultRecord): GrantRecord[] {
-  return history.grants.filter(
-    (grant) =>
-      grant.worker === fault.target &&
-      grant.grantedAt <= fault.startedAt &&
-      (grant.releasedAt === undefined || grant.releasedAt > fault.startedAt),
-  );
-}
-
-/**
  * Figures and verdict of one fault, derived from the history (see {@link ChaosLimits}).
  * @example
  * summarizeFault(history.faults[0], history, limits).line
@@ -608,14 +614,23 @@ export function summarizeFault(
   const spec = ruleOf(history.locks, fault.name ?? '');
   // The first grant by another worker that the held grant's key would have blocked: for a mutex
   // the next grant, for a semaphore the one that needs the held permit, for a reader a writer's.
+  // What the target held at the fault: the grant the fault aimed at, and its other acquirers'.
+  const heldThen = heldAt(history.grants, fault.target, fault.startedAt);
+  const alsoHeld = heldThen.filter((grant) => grant.id !== held?.id);
+  const deadKeys = [
+    ...(held === undefined ? [] : [held]),
+    ...alsoHeld.filter((grant) => grant.name === fault.name),
+  ];
   const nextBlocked = () =>
     held === undefined
       ? undefined
-      : firstGrantBlockedBy(held, fault.startedAt, history.grants, history.kills, spec);
+      : firstGrantBlockedBy(deadKeys, fault.startedAt, history.grants, history.kills, spec);
   const blockedWhat =
     spec.rule === 'semaphore'
-      ? `grant of ${fault.name} that needed its permit (${spec.permits} held by others at once)`
-      : spec.rule === 'shared' && held?.mode === 'shared'
+      ? deadKeys.length >= spec.permits
+        ? `grant of ${fault.name} (it held all ${deadKeys.length} permits)`
+        : `grant of ${fault.name} that needed its permit (${spec.permits - deadKeys.length + 1} held by others at once)`
+      : spec.rule === 'shared' && deadKeys.every((grant) => grant.mode === 'shared')
         ? `writer's grant of ${fault.name} (its key blocked only writers)`
         : `grant of ${fault.name}`;
   const heldBy = `held ${fault.name} (token ${held?.token ?? '?'}${held === undefined || spec.rule === 'exclusive' ? '' : `, ${roleOf(held)}`})`;
@@ -647,8 +662,19 @@ export function summarizeFault(
           ? ''
           : ` (no waiter: the first asked ${ms(askedMs)} after)`;
       const next_ = `next ${blockedWhat} by another worker after ${afterMs === undefined ? 'never' : ms(afterMs)}${asked} (limit ${ms(limit)}) ${verdict}`;
+      const others = alsoHeld.map(
+        (grant) =>
+          `${grant.name} (token ${grant.token}${grant.mode === 'exclusive' ? '' : `, ${roleOf(grant)}`}` +
+          (fault.kind === 'holder-sigkill'
+            ? ')'
+            : `, lost signal ${grant.lostAt === undefined ? 'never fired' : `${ms(grant.lostAt - fault.healedAt)} after SIGCONT`})`),
+      );
+      const also =
+        others.length === 0
+          ? ''
+          : `; also held when ${fault.kind === 'holder-sigkill' ? 'killed' : 'stopped'}: ${others.join(', ')}`;
       if (fault.kind === 'holder-sigkill') {
-        line = `${title} ${heldBy}, SIGKILL: ${next_}`;
+        line = `${title} ${heldBy}, SIGKILL: ${next_}${also}`;
         break;
       }
       const lostAfterResume = held?.lostAt === undefined ? undefined : held.lostAt - fault.healedAt;
@@ -660,7 +686,6 @@ export function summarizeFault(
         held?.mode === 'shared' ? 'read' : held?.mode === 'semaphore' ? 'operation' : 'write';
       // The worker's other acquirers go on until the stop lands: what they held then was paused
       // past its lease too, and must be signalled on resume, like the grant the fault aimed at.
-      const alsoHeld = heldAtPause(history, fault).filter((grant) => grant.id !== held?.id);
       for (const grant of alsoHeld) {
         if (grant.lostAt === undefined) {
           violations.push(
@@ -669,16 +694,10 @@ export function summarizeFault(
           );
         }
       }
-      const others = alsoHeld.map(
-        (grant) =>
-          `${grant.name} (token ${grant.token}, lost signal ` +
-          `${grant.lostAt === undefined ? 'never fired' : `${ms(grant.lostAt - fault.healedAt)} after SIGCONT`})`,
-      );
       line =
         `${title} ${heldBy}, stopped ${ms(fault.healedAt - fault.startedAt)}: ${next_}; ` +
         `lost signal ${lostAfterResume === undefined ? 'never fired' : `${ms(lostAfterResume)} after SIGCONT`}; ` +
-        `its blind ${blind} after resuming: ${heldOutcome(write)}` +
-        (others.length === 0 ? '' : `; also held when stopped: ${others.join(', ')}`);
+        `its blind ${blind} after resuming: ${heldOutcome(write)}${also}`;
       break;
     }
     case 'member-sigstop':

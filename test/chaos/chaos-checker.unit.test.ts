@@ -305,23 +305,32 @@ describe('chaos checker: the next grant a dead holder’s key blocked', () => {
     const freed = grant('w2.1#2', 'pool', 'semaphore', 6000, 6500);
     const second = grant('w3.1#2', 'pool', 'semaphore', 6200, 6300); // two held by others
     const grants = [dead, other, soon, freed, second];
-    assert.equal(firstGrantBlockedBy(dead, 2000, grants, kills, POOL)?.id, second.id);
+    assert.equal(firstGrantBlockedBy([dead], 2000, grants, kills, POOL)?.id, second.id);
+  });
+
+  it('for a semaphore whose every permit the dead process held, the next grant of any kind', () => {
+    const dead1 = grant('w1.1#1', 'pool', 'semaphore', 1000, undefined);
+    const dead2 = grant('w1.1#2', 'pool', 'semaphore', 1100, undefined);
+    const next = grant('w2.1#1', 'pool', 'semaphore', 6000, 6100);
+    const grants = [dead1, dead2, next];
+    assert.equal(firstGrantBlockedBy([dead1], 2000, grants, [], POOL), undefined);
+    assert.equal(firstGrantBlockedBy([dead1, dead2], 2000, grants, [], POOL)?.id, next.id);
   });
 
   it('for a reader, the next writer’s grant; for a writer, the next grant of any mode', () => {
     const reader = grant('w1.1#1', 'catalog', 'shared', 1000, undefined);
     const r = grant('w2.1#1', 'catalog', 'shared', 2500, 2600);
     const w = grant('w3.1#1', 'catalog', 'exclusive', 6000, 6100);
-    assert.equal(firstGrantBlockedBy(reader, 2000, [reader, r, w], [], CATALOG)?.id, w.id);
+    assert.equal(firstGrantBlockedBy([reader], 2000, [reader, r, w], [], CATALOG)?.id, w.id);
     const writer = grant('w1.1#2', 'catalog', 'exclusive', 1000, undefined);
-    assert.equal(firstGrantBlockedBy(writer, 2000, [writer, r, w], [], CATALOG)?.id, r.id);
+    assert.equal(firstGrantBlockedBy([writer], 2000, [writer, r, w], [], CATALOG)?.id, r.id);
   });
 
   it('for a mutex, the next grant by another worker', () => {
     const dead = grant('w1.1#1', 'acct-0', 'exclusive', 1000, undefined);
     const mine = grant('w1.1#2', 'acct-0', 'exclusive', 2500, 2600);
     const next = grant('w2.1#1', 'acct-0', 'exclusive', 6000, 6100);
-    assert.equal(firstGrantBlockedBy(dead, 2000, [dead, mine, next], [], ACCT)?.id, next.id);
+    assert.equal(firstGrantBlockedBy([dead], 2000, [dead, mine, next], [], ACCT)?.id, next.id);
   });
 });
 

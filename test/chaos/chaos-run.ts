@@ -27,6 +27,7 @@ import {
   checkChaosHistory,
   firstGrantBlockedBy,
   formatChaosReport,
+  heldAt,
   ruleOf,
   type ChaosLimits,
   type ChaosReport,
@@ -567,10 +568,13 @@ class FaultInjector {
    * Waits (bounded; the checker judges the time) for another worker's grant that the dead
    * holder's key would have blocked (chaos-checker's `firstGrantBlockedBy`).
    */
-  async #nextBlockedGrant(dead: GrantRecord, after: number): Promise<void> {
-    const spec = ruleOf(this.locks, dead.name);
+  async #nextBlockedGrant(held: GrantRecord, after: number): Promise<void> {
+    const spec = ruleOf(this.locks, held.name);
+    const dead = heldAt(this.pool.grantList(), held.worker, after).filter(
+      (grant) => grant.name === held.name,
+    );
     await waitFor(
-      `a grant of ${dead.name} that ${dead.id} blocked`,
+      `a grant of ${held.name} that ${held.id} blocked`,
       () =>
         firstGrantBlockedBy(dead, after, this.pool.grantList(), this.pool.kills, spec) !==
         undefined,
