@@ -50,7 +50,9 @@
  *   earliest blocked waiter's. For a mutex it is the next grant; for a semaphore, the first that
  *   brings other workers' holds to `permits` (the dead permit is back); for a dead reader, the
  *   next writer; for a dead writer, the next grant of any mode. A grant that a free permit, or
- *   the readers' share, allowed at once proves nothing about the dead key and is not it. When no
+ *   the readers' share, allowed at once proves nothing about the dead key and is not it. (The
+ *   dead process's queued keys hold their places too, and one may be granted the free permit in
+ *   etcd: then the name is blocked until that lease expires, as the gap line shows.) When no
  *   one waited (the first to ask did so only near or after the limit), it must come within
  *   {@link LATE_ASKER_SLACK_MS} of asking instead: the lock is free by then.
  * - **Lost update**: an accepted write whose base version (the version its read returned) is not

@@ -152,7 +152,8 @@ const MEMBER_DOWN_MS = 3_000;
 
 /**
  * Runs the chaos workload against a fresh 3-member etcd: `workers` processes doing fenced
- * read-modify-writes under zzlock locks while it injects, in turn, a holder SIGKILL, a holder
+ * read-modify-writes under zzlock mutexes (and a shared name's writers), fenced reads under its
+ * readers, and holds of a semaphore's permits (see chaos-worker.ts), while it injects, in turn, a holder SIGKILL, a holder
  * SIGSTOP past its TTL, a frozen leader, a killed follower, a killed leader, a client cut off from
  * every member past its TTL, and a crash-restart of the whole cluster. Then it stops every
  * worker, checks nothing is left in etcd, and judges the history (see chaos-checker.ts). Never
