@@ -47,9 +47,10 @@
  * - **Next grant after a holder's death** (SIGKILL, or SIGSTOP past its TTL): the first grant of its
  *   lock to another worker that the dead holder's key would have blocked ({@link
  *   firstGrantBlockedBy}) comes within the limit of the death; grants are FIFO, so that is the
- *   earliest blocked waiter's. For a mutex it is the next grant; for a semaphore, the first that
- *   brings other workers' holds to `permits` (the dead permit is back); for a dead reader, the
- *   next writer; for a dead writer, the next grant of any mode. A grant that a free permit, or
+ *   earliest blocked waiter's. Judged by queue position (tokens are create revisions): for a mutex
+ *   the next grant; for a semaphore, the first granted with other keys ahead of it that, with
+ *   the dead ones, fill its permits (the dead permit is back); for a dead reader, the next
+ *   writer; for a dead writer, the next grant of any mode. A grant that a free permit, or
  *   the readers' share, allowed at once proves nothing about the dead key and is not it. (The
  *   dead process's queued keys hold their places too, and one may be granted the free permit in
  *   etcd: then the name is blocked until that lease expires, as the gap line shows.) When no
@@ -420,10 +421,16 @@ function sweepRuled(
  * After a holder stopped (its process was killed or paused at `from`), with `dead` the grants of
  * one name its process held then: the first grant of that name, by another worker, that `dead`'s
  * keys would have blocked had they still been in the queue, so the moment they were surely gone.
- * For a mutex, the next grant by another worker; for a semaphore, the first that brings the
- * grants held at once to more than `permits` with the dead ones counted (one dead permit: the
- * others hold `permits`; all of them dead: any grant); for dead readers, the next writer's grant;
- * for a dead writer, the next of any mode.
+ * Judged as etcd grants, by queue position (a token is its key's create revision): a grant G was
+ * blocked by the keys ahead of it (lower tokens) still there when it was granted: the dead ones,
+ * and other workers' keys not yet released (held, or still waiting) nor lost. Under G's rule
+ * (exclusive: nothing ahead; semaphore: fewer than `permits` ahead; shared: no writer ahead of a
+ * reader, nothing ahead of a writer), G proves the dead keys gone if it would not have been
+ * granted with them. For a mutex that is the next grant by another worker; for a semaphore, a
+ * grant with `permits` − (dead keys) others ahead of it, not one a free permit allowed; for dead
+ * readers, the next writer's grant. Acquisitions that never got a grant are not counted ahead,
+ * nor keys of SIGKILLed workers (they stay until their lease expires): the moment found is never
+ * too early.
  * @example
  * firstGrantBlockedBy(heldAt(history.grants, 'w1.1', kill.at), kill.at, history.grants, history.kills, spec)
  */
@@ -438,15 +445,32 @@ export function firstGrantBlockedBy(
   const others = grants.filter(
     (grant) => grant.name === spec.name && !deadWorkers.has(grant.worker),
   );
-  let active: { grant: GrantRecord; end: number }[] = [];
   for (const grant of byGrantTime(others)) {
-    active = active.filter(({ end }) => end > grant.grantedAt);
-    if (grant.grantedAt >= from && !admits(spec, [...dead, ...active.map((a) => a.grant), grant])) {
-      return grant;
-    }
-    active.push({ grant, end: believedHeldUntil(grant, kills) ?? Infinity });
+    if (grant.grantedAt < from) continue;
+    const at = grant.grantedAt;
+    const stillQueued = (other: GrantRecord) =>
+      other !== grant &&
+      other.token < grant.token &&
+      (believedHeldUntil(other, kills) ?? Infinity) > at &&
+      (other.lostAt === undefined || other.lostAt > at);
+    const ahead = [...dead.filter((d) => d.token < grant.token), ...others.filter(stillQueued)];
+    if (!grantable(spec, grant, ahead)) return grant;
   }
   return undefined;
+}
+
+/** Whether etcd may grant `grant` with the keys `ahead` of it in its queue (module doc). */
+function grantable(spec: LockSpec, grant: GrantRecord, ahead: readonly GrantRecord[]): boolean {
+  switch (spec.rule) {
+    case 'exclusive':
+      return ahead.length === 0;
+    case 'semaphore':
+      return ahead.length < spec.permits;
+    case 'shared':
+      return grant.mode === 'shared'
+        ? ahead.every((other) => other.mode === 'shared')
+        : ahead.length === 0;
+  }
 }
 
 /**
@@ -631,7 +655,7 @@ export function summarizeFault(
     spec.rule === 'semaphore'
       ? deadKeys.length >= spec.permits
         ? `grant of ${fault.name} (it held all ${deadKeys.length} permits)`
-        : `grant of ${fault.name} that needed its permit (${spec.permits - deadKeys.length + 1} held by others at once)`
+        : `grant of ${fault.name} that needed its permit (${spec.permits - deadKeys.length} others ahead of it)`
       : spec.rule === 'shared' && deadKeys.every((grant) => grant.mode === 'shared')
         ? `writer's grant of ${fault.name} (its key blocked only writers)`
         : `grant of ${fault.name}`;

@@ -308,6 +308,18 @@ describe('chaos checker: the next grant a dead holder’s key blocked', () => {
     assert.equal(firstGrantBlockedBy([dead], 2000, grants, kills, POOL)?.id, second.id);
   });
 
+  it('for a semaphore, also a grant with a waiter ahead of it (a lower token granted later)', () => {
+    const dead = grant('w1.1#1', 'pool', 'semaphore', 1000, undefined);
+    const waiter = grant('w2.1#1', 'pool', 'semaphore', 1500, 6400, { grantedAt: 6300 });
+    const behind = grant('w3.1#1', 'pool', 'semaphore', 1600, 6250, { grantedAt: 6200 });
+    const grants = [dead, waiter, behind];
+    // behind was granted while waiter (queued ahead of it) still waited: no dead key was left.
+    assert.equal(firstGrantBlockedBy([dead], 2000, grants, [], POOL)?.id, behind.id);
+    // The same grant with the waiter already gone proves nothing.
+    const gone = { ...waiter, releasedAt: 6100, grantedAt: 6000 };
+    assert.equal(firstGrantBlockedBy([dead], 2000, [dead, gone, behind], [], POOL), undefined);
+  });
+
   it('for a semaphore whose every permit the dead process held, the next grant of any kind', () => {
     const dead1 = grant('w1.1#1', 'pool', 'semaphore', 1000, undefined);
     const dead2 = grant('w1.1#2', 'pool', 'semaphore', 1100, undefined);
@@ -322,7 +334,8 @@ describe('chaos checker: the next grant a dead holder’s key blocked', () => {
     const r = grant('w2.1#1', 'catalog', 'shared', 2500, 2600);
     const w = grant('w3.1#1', 'catalog', 'exclusive', 6000, 6100);
     assert.equal(firstGrantBlockedBy([reader], 2000, [reader, r, w], [], CATALOG)?.id, w.id);
-    const writer = grant('w1.1#2', 'catalog', 'exclusive', 1000, undefined);
+    // Granted at 1000, so its key is older (a lower token) than r's and w's.
+    const writer = { ...grant('w1.1#2', 'catalog', 'exclusive', 1000, undefined), token: 1n };
     assert.equal(firstGrantBlockedBy([writer], 2000, [writer, r, w], [], CATALOG)?.id, r.id);
   });
 
