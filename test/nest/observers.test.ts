@@ -45,7 +45,7 @@ describe('LockService observers', () => {
       (app.get<LockManager>(ZZLOCK_MANAGER).backend as MemoryBackend).expire('order:7');
       await lock.release();
       assert.equal(lost.length, 1);
-      assert.deepEqual({ ...lost[0] }, { name: 'order:7', label: 'order' });
+      assert.deepEqual({ ...lost[0] }, { name: 'order:7', label: 'order', mode: 'exclusive' });
       assert.equal(Object.getPrototypeOf(lost[0]), Object.prototype);
       assert.ok(Object.isFrozen(lost[0]));
 
