@@ -378,20 +378,16 @@ function reportExtra({ axis, semaphore, trace }: Extra): void {
       );
     }
   }
-  {
-    const semaphoreRows = [
-      ['semaphore (zzlock)', 'grants/s', 'etcd msgs/grant', 'wait p50/p99 ms'],
-    ];
-    for (const p of semaphore) {
-      semaphoreRows.push([
-        `${p.permits} permits, ${p.waiters} waiters / ${p.processes} processes`,
-        fixed(p.handoffsPerSecond, 0),
-        fixed(p.messagesPerHandoff),
-        `${fixed(p.wait.p50)} / ${fixed(p.wait.p99)}`,
-      ]);
-    }
-    printTable(semaphoreRows);
+  const semaphoreRows = [['semaphore (zzlock)', 'grants/s', 'etcd msgs/grant', 'wait p50/p99 ms']];
+  for (const p of semaphore) {
+    semaphoreRows.push([
+      `${p.permits} permits, ${p.waiters} waiters / ${p.processes} processes`,
+      fixed(p.handoffsPerSecond, 0),
+      fixed(p.messagesPerHandoff),
+      `${fixed(p.wait.p50)} / ${fixed(p.wait.p99)}`,
+    ]);
   }
+  printTable(semaphoreRows);
   if (trace !== undefined) {
     console.log(
       `\nhandoff trace (zzlock, ${trace.waiters} waiters over ${trace.processes} processes, ` +
