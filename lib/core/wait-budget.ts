@@ -54,14 +54,19 @@ export class WaitBudget {
       return Promise.reject(expired);
     }
     return new Promise<T>((resolve, reject) => {
-      const remaining = this.#deadline - performance.now();
-      const timer =
-        remaining <= MAX_TIMER_MS
-          ? setTimeout(
-              () => finish(this.expired() ?? new LockTimeoutError(this.name, this.waitMs)),
-              remaining,
-            )
-          : undefined;
+      let timer: NodeJS.Timeout | undefined;
+      // A timer may fire a fraction of a millisecond before the deadline by performance.now():
+      // the wait is over only once the deadline has passed, so an early one is armed again.
+      const arm = () => {
+        const remaining = this.#deadline - performance.now();
+        if (remaining <= MAX_TIMER_MS) timer = setTimeout(onTimer, Math.max(1, remaining));
+      };
+      const onTimer = () => {
+        const error = this.expired();
+        if (error) finish(error);
+        else arm();
+      };
+      arm();
       const onAbort = () => finish(this.expired());
       for (const signal of this.signals) signal.addEventListener('abort', onAbort, { once: true });
       const finish = (error: ZZLockError | undefined, settle?: () => void) => {
