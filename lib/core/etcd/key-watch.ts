@@ -1,5 +1,4 @@
 import type { IKeyValue, IWatchResponse, Namespace, Watcher } from 'etcd3';
-import type { WatchStreamPulse } from './watch-stream-pulse.js';
 
 /** What a waiter hears from the watch on one key that blocks it. @internal */
 export interface KeyWatchListener {
@@ -34,19 +33,16 @@ export class KeyWatch {
 
   /**
    * @param scope The namespace whose watch stream carries this watch.
-   * @param pulse That stream's pulse, which this watch's events and registrations keep beating.
    * @param key The queue key.
    * @param onClosed Called once when it closed; with etcd's error when etcd cancelled it.
    */
   constructor(
     readonly scope: Namespace,
-    readonly pulse: WatchStreamPulse,
     readonly key: Buffer,
     private readonly onClosed: (watch: KeyWatch, cancelledBy?: Error) => void,
   ) {
     this.#watcher = scope.watch().key(key).only('delete').withPreviousKV().watcher();
     // Listeners go on before the stream connects, so no event can slip past.
-    this.#watcher.on('data', () => pulse.beat());
     this.#watcher.on('delete', (_kv: IKeyValue, previous?: IKeyValue | null) => {
       // Without the previous KV we cannot tell which incarnation went: read again.
       if (previous === undefined || previous === null) this.#tell((l) => l.resync());
@@ -58,7 +54,6 @@ export class KeyWatch {
     });
     this.#watcher.on('disconnected', () => (this.#interrupted = true));
     this.#watcher.on('connected', (response: IWatchResponse) => {
-      pulse.beat();
       if (this.#from === undefined) {
         // etcd answers a create at the revision it registered the watch at.
         this.#from = BigInt(response.header.revision) + 1n;

@@ -1,6 +1,5 @@
 import type { Etcd3, Namespace } from 'etcd3';
 import { KeyWatch } from './key-watch.js';
-import { WatchStreamPulse } from './watch-stream-pulse.js';
 
 /**
  * The key watches of one client: one {@link KeyWatch} per blocking key, shared by the waiters of
@@ -15,8 +14,6 @@ export class WatchRegistry {
    * (microsoft/etcd3#114), and keeps the stream's auth token even once etcd no longer accepts it.
    */
   #scope: Namespace;
-  /** The pulse of {@link #scope}'s stream, shared by its watches. */
-  #pulse = new WatchStreamPulse();
   #closed = false;
 
   /** @param client The client whose connections carry the watch streams. */
@@ -29,7 +26,7 @@ export class WatchRegistry {
     const id = key.toString('latin1');
     const existing = this.#watches.get(id);
     if (existing && !existing.closed) return existing;
-    const watch = new KeyWatch(this.#scope, this.#pulse, key, (closed, cancelledBy) => {
+    const watch = new KeyWatch(this.#scope, key, (closed, cancelledBy) => {
       if (this.#watches.get(id) === closed) this.#watches.delete(id);
       if (cancelledBy !== undefined) this.#replaceStream(closed.scope);
     });
@@ -56,7 +53,6 @@ export class WatchRegistry {
   #replaceStream(failed: Namespace): void {
     if (failed !== this.#scope || this.#closed) return;
     this.#scope = this.client.namespace('');
-    this.#pulse = new WatchStreamPulse();
     for (const watch of [...this.#watches.values()]) {
       if (watch.scope === failed) void watch.close();
     }
