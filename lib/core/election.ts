@@ -152,7 +152,8 @@ export class Election {
         value,
       });
     } catch (error) {
-      const abortedByClose = error instanceof LockAbortedError && closing.aborted && !signal?.aborted;
+      const abortedByClose =
+        error instanceof LockAbortedError && closing.aborted && !signal?.aborted;
       throw abortedByClose ? new LockClientClosedError(this.name) : error;
     }
     // A campaign waits without a deadline: a backend resolves it with a grant or rejects.

@@ -36,6 +36,9 @@ it('MemoryBackend.expireLeader() loses the leadership and elects the next candid
   await assert.rejects(first.proclaim('again'), LockLostError);
   const next = await second;
   assert.ok(next.term > first.term);
-  assert.deepEqual(await manager.election('expiring').leader(), { value: 'second', term: next.term });
+  assert.deepEqual(await manager.election('expiring').leader(), {
+    value: 'second',
+    term: next.term,
+  });
   await manager.close();
 });

@@ -252,7 +252,10 @@ export function electionContract(label: string, store: () => ElectionStore): voi
       await assert.rejects(waiting, LockClientClosedError);
       assert.ok(leadership.signal.reason instanceof LockLostError);
       await observer.stop(); // ended by the close already: stop() only awaits it
-      await assert.rejects(own.election('closing').campaign({ value: 'late' }), LockClientClosedError);
+      await assert.rejects(
+        own.election('closing').campaign({ value: 'late' }),
+        LockClientClosedError,
+      );
       await assert.rejects(own.election('closing').leader(), LockClientClosedError);
       await leadership.resign(); // never throws for a lost leadership
     });

@@ -243,7 +243,9 @@ export class EtcdBackend implements LockBackend {
   async leader(name: string): Promise<Leader | null> {
     if (this.#closing.signal.aborted) throw new LockClientClosedError(name);
     const queue = queueOf(this.options.namespace, name, 'election');
-    const { kvs } = await this.#store('leader', name, () => this.#client.kv.range(leaderRead(queue)));
+    const { kvs } = await this.#store('leader', name, () =>
+      this.#client.kv.range(leaderRead(queue)),
+    );
     return decodeLeader(kvs);
   }
 

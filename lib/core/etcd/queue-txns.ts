@@ -170,10 +170,7 @@ export function enqueueTxn(
  * Where an {@link enqueueTxn} left our key; `permitsIn` reads the permits of the keys found (the
  * rule's: an election's keys carry none). @internal
  */
-export function decodeEnqueue(
-  response: ITxnResponse,
-  permitsIn: PermitsOf = permitsOf,
-): Enqueued {
+export function decodeEnqueue(response: ITxnResponse, permitsIn: PermitsOf = permitsOf): Enqueued {
   if (response.succeeded) {
     return {
       revision: BigInt(response.header.revision),
