@@ -92,12 +92,10 @@ describe('bad election input, before any call to etcd', () => {
 
   it('a value of exactly the limit is accepted (the campaign then waits for etcd)', async () => {
     const controller = new AbortController();
-    const campaign = client
-      .election('ingest')
-      .campaign({
-        value: 'x'.repeat(ZZLOCK_LIMITS.maxElectionValueBytes),
-        signal: controller.signal,
-      });
+    const campaign = client.election('ingest').campaign({
+      value: 'x'.repeat(ZZLOCK_LIMITS.maxElectionValueBytes),
+      signal: controller.signal,
+    });
     controller.abort();
     await assert.rejects(campaign, (error: unknown) => !(error instanceof LockConfigError));
   });
