@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, it } from 'node:test';
 
 import { Etcd3 } from 'etcd3';
-import { LockClient, type Leader } from '../../lib/core/index.js';
+import { LockClient, LockLostError, type Leader } from '../../lib/core/index.js';
 import { startEtcd, startTcpProxy, waitFor, type EtcdCluster } from '../support/index.js';
 
 const fixture = fileURLToPath(new URL('./fixtures/candidate.js', import.meta.url));
@@ -267,4 +267,48 @@ it('an observer cut off from etcd reports no stale leader once reconnected, and 
     await cutOff.close();
     await proxy.close();
   }
+});
+
+it('a leader cut off from etcd is told it lost before etcd expires its lease and elects the next', async () => {
+  const name = 'cut-leader';
+  const ttl = 2;
+  const proxy = await startTcpProxy(etcd.endpoints[0]);
+  const cutOff = new LockClient({
+    endpoints: [proxy.endpoint],
+    namespace,
+    ttl,
+    callTimeoutMs: 1000,
+  });
+  try {
+    const leadership = await cutOff.election(name).campaign({ value: 'cut' });
+    let lostAt: number | undefined;
+    leadership.signal.addEventListener('abort', () => (lostAt = performance.now()), { once: true });
+    const next = observerClient.election(name).campaign({ value: 'next' });
+    await queued(name, 2);
+    proxy.cut();
+    const nextLeads = await next;
+    const electedAt = performance.now();
+    assert.ok(
+      lostAt !== undefined && lostAt < electedAt,
+      'the signal fired before the next was elected',
+    );
+    assert.ok(leadership.signal.reason instanceof LockLostError);
+    assert.ok(nextLeads.term > leadership.term);
+    await assert.rejects(leadership.proclaim('still me'), LockLostError);
+    await nextLeads.resign();
+  } finally {
+    proxy.restore();
+    await cutOff.close();
+    await proxy.close();
+  }
+});
+
+it('a proclaim finds its key deleted behind its back: the leadership is lost, nothing is recreated', async () => {
+  const name = 'deleted';
+  const leadership = await observerClient.election(name).campaign({ value: 'v1' });
+  await inspector.delete().prefix(`${namespace}%election/${name}/`);
+  await assert.rejects(leadership.proclaim('v2'), LockLostError);
+  assert.ok(leadership.signal.reason instanceof LockLostError);
+  assert.equal(await observerClient.election(name).leader(), null, 'no key was put back');
+  await leadership.resign(); // never throws for a lost leadership
 });
