@@ -1,5 +1,3 @@
-import type { Leader } from './lock-backend.js';
-
 /** Options of `election.campaign()`. */
 export interface CampaignOptions {
   /**
@@ -71,5 +69,3 @@ export interface Leadership extends AsyncDisposable {
    */
   resign(): Promise<void>;
 }
-
-export type { Leader };
