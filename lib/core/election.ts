@@ -180,7 +180,8 @@ export class Election {
    * value. No change is missed, and after a reconnect the election is read again before anything
    * more is told, so a stale leader is never reported. Ends when `signal` fires, the loop
    * breaks, or the client closes; a store outage meanwhile is ridden out.
-   * @throws LockConfigError (bad options), at the call
+   * @throws LockConfigError (bad options), at the call; StoreRejectedError from the iteration
+   *   when etcd refuses to let this client read the election (permission denied…)
    * @example
    * for await (const leader of election.observe({ signal })) render(leader?.value ?? 'none');
    */

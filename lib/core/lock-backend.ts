@@ -163,7 +163,8 @@ export interface LockBackend {
   /**
    * The leader of election `name` (or `null`) now, then each time it changes (another term, or
    * a new value): never a change missed, never a stale leader after a reconnect. Ends when
-   * `signal` aborts or the backend closes; rides out store failures meanwhile.
+   * `signal` aborts or the backend closes; rides out store failures meanwhile, except a refusal
+   * (`StoreRejectedError`, thrown from the iteration).
    */
   observeLeader(name: string, signal: AbortSignal): AsyncIterable<Leader | null>;
 }

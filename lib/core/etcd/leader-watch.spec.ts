@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import type { IKeyValue, IWatchResponse, Watcher } from 'etcd3';
+import { StoreRejectedError } from '../errors/store-rejected.error.js';
 import type { Leader } from '../lock-backend.js';
 import { watchLeader, type LeaderWatchDeps } from './leader-watch.js';
 import { queueOf } from './queue-txns.js';
@@ -138,5 +139,32 @@ describe('watchLeader', () => {
     assert.deepEqual((await second).value, { value: 'a', term: 7n });
     controller.abort();
     assert.equal((await leaders.next()).done, true);
+  });
+});
+
+describe('watchLeader and a refusing etcd', () => {
+  it('ends with StoreRejectedError when etcd refuses the read or cancels the watch for permission', async () => {
+    const refused = new StoreRejectedError(
+      'observe leader',
+      'e',
+      'permission-denied',
+      new Error('etcdserver: permission denied'),
+    );
+    const fake = fakeDeps([]);
+    const deps: LeaderWatchDeps = { ...fake.deps, readQueue: () => Promise.reject(refused) };
+    const leaders = watchLeader(queue, deps, new AbortController().signal);
+    const first = leaders.next();
+    fake.watchers[0].emit('connected');
+    await assert.rejects(first, StoreRejectedError);
+
+    const cancelled = fakeDeps([]);
+    const again = watchLeader(queue, cancelled.deps, new AbortController().signal);
+    const next = again.next();
+    cancelled.watchers[0].emit(
+      'error',
+      new Error('Watcher canceled: etcdserver: permission denied'),
+    );
+    await assert.rejects(next, StoreRejectedError);
+    assert.equal(cancelled.streamsReplaced(), 0, 'no new watch for a refusal');
   });
 });

@@ -1,9 +1,11 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import { ZZLOCK_DEFAULTS } from '../defaults.js';
+import { StoreRejectedError } from '../errors/store-rejected.error.js';
 import type { Leader } from '../lock-backend.js';
 import { Wakeup } from '../wait-budget.js';
 import type { Queue } from './queue-txns.js';
+import { storeRejection } from './store-call.js';
 
 /** What {@link watchLeader} needs from the backend. @internal */
 export interface LeaderWatchDeps {
@@ -23,7 +25,7 @@ interface Candidate {
 type Item =
   | { readonly kind: 'connected' }
   | { readonly kind: 'data'; readonly response: IWatchResponse }
-  | { readonly kind: 'cancelled' };
+  | { readonly kind: 'cancelled'; readonly error: Error };
 
 /** Backoff between failed reads (or a watch etcd cancelled), in ms. */
 const RETRY_MS = 250;
@@ -41,6 +43,8 @@ const RETRY_MS = 250;
  * any reconnect of the stream the queue is read again before anything more is told, so a stale
  * leader is never reported; a watch quiet for a while reads again too (the safety net for a
  * stream stuck on a frozen member, as the waiters have), and a watch etcd cancelled is replaced.
+ * Failures etcd answered (permission denied…) end the iteration with `StoreRejectedError`; any
+ * other failure is retried until `signal` fires.
  * @internal
  */
 export async function* watchLeader(
@@ -64,7 +68,7 @@ export async function* watchLeader(
       // Listeners go on before the stream connects, so no event can slip past.
       watcher.on('connected', () => push({ kind: 'connected' }));
       watcher.on('data', (response: IWatchResponse) => push({ kind: 'data', response }));
-      watcher.on('error', () => push({ kind: 'cancelled' }));
+      watcher.on('error', (error: Error) => push({ kind: 'cancelled', error }));
       /** The candidates as of `readAt`, once read on this watch's stream. */
       let candidates: Map<string, Candidate> | undefined;
       let readAt = 0n;
@@ -95,6 +99,10 @@ export async function* watchLeader(
             }
           }
           if (item?.kind === 'cancelled') {
+            const reason = storeRejection(item.error);
+            if (reason !== undefined) {
+              throw new StoreRejectedError('observe leader', queue.name, reason, item.error);
+            }
             cancelled();
             break; // a new watch, on a new stream
           }
@@ -102,7 +110,8 @@ export async function* watchLeader(
             let read: { kvs: readonly IKeyValue[]; revision: bigint };
             try {
               read = await deps.readQueue(queue);
-            } catch {
+            } catch (error) {
+              if (error instanceof StoreRejectedError) throw error; // etcd answered: no retry
               await delay(RETRY_MS * (0.5 + Math.random() / 2), undefined, { signal }).catch(
                 () => undefined,
               );
