@@ -55,13 +55,15 @@ export class WaitBudget {
     }
     return new Promise<T>((resolve, reject) => {
       const remaining = this.#deadline - performance.now();
-      const timer =
-        remaining <= MAX_TIMER_MS
-          ? setTimeout(
-              () => finish(this.expired() ?? new LockTimeoutError(this.name, this.waitMs)),
-              remaining,
-            )
-          : undefined;
+      // A timer may fire a little before performance.now() reaches the deadline (Node schedules
+      // it from the event loop's cached clock): then it waits out the rest, so that a wait never
+      // ends before its waitMs.
+      const onTimer = () => {
+        const left = this.#deadline - performance.now();
+        if (left > 0) timer = setTimeout(onTimer, left);
+        else finish(this.expired() ?? new LockTimeoutError(this.name, this.waitMs));
+      };
+      let timer = remaining <= MAX_TIMER_MS ? setTimeout(onTimer, remaining) : undefined;
       const onAbort = () => finish(this.expired());
       for (const signal of this.signals) signal.addEventListener('abort', onAbort, { once: true });
       const finish = (error: ZZLockError | undefined, settle?: () => void) => {
