@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   LockManager,
   type AcquireOptions,
+  type Election,
   type LeaseState,
   type LockHandle,
   type TryAcquireOptions,
@@ -98,6 +99,23 @@ export class LockService {
     options?: WithLockOptions,
   ): Promise<T> {
     return this.#manager.withLock(name, fn, options);
+  }
+
+  /**
+   * The leader election `name`: `campaign()` to lead (resolves once elected, with a
+   * `Leadership`: its `term` is a fencing token, its `signal` aborts when leadership is lost),
+   * `leader()` to ask who leads, `observe()` to follow every change. Shares the module's store
+   * and lease TTL; a lock and an election of one name never meet. (`@LeaderOnly` and
+   * `@OnLeadership` come next.)
+   * @throws LockConfigError for a bad name, before any network call
+   * @example
+   * const leadership = await lockService.election('ingest').campaign({ value: process.env.HOSTNAME ?? 'replica' });
+   * leadership.signal.addEventListener('abort', () => this.ingest.stop());
+   * @example
+   * const leader = await lockService.election('ingest').leader(); // { value, term } | null
+   */
+  election(name: string): Election {
+    return this.#manager.election(name);
   }
 
   /**

@@ -48,4 +48,9 @@ export const ZZLOCK_LIMITS = {
    * have to read past, so a semaphore stays small.
    */
   maxPermits: 256,
+  /**
+   * Largest value an election candidate proclaims, in UTF-8 bytes: every observer reads it at each
+   * change, and it is stored in etcd as it is.
+   */
+  maxElectionValueBytes: 4096,
 } as const;

@@ -13,8 +13,12 @@ export type {
   LockAuthOptions,
   LockTlsOptions,
 } from './lock-options.js';
+export { Election } from './election.js';
+export type { CampaignOptions, Leadership, ObserveLeaderOptions } from './election-options.js';
 export type {
   AcquireRequest,
+  GrantMode,
+  Leader,
   LeaseState,
   LockMode,
   LockBackend,
@@ -38,6 +42,7 @@ export {
   validateTtl,
   validateDurationMs,
   validateLockMode,
+  validateElectionValue,
   type LockModeRequest,
   type ResolvedClientOptions,
 } from './validation.js';

@@ -7,12 +7,36 @@
  */
 export type LockMode = 'exclusive' | 'semaphore' | 'shared';
 
+/**
+ * The grant rule of a queued key, as a backend is asked for it: a lock's {@link LockMode}, or
+ * `election`, a candidate of a leader election. An election is the exclusive rule (granted, that
+ * is elected, when no older key is queued) over a queue of its own, whose keys carry the value the
+ * candidate proclaims instead of an owner and permits: the oldest key's value is the leader's.
+ */
+export type GrantMode = LockMode | 'election';
+
+/**
+ * The leader of an election as the store reports it.
+ *
+ * @example
+ * { value: 'replica-1', term: 1042n }
+ */
+export interface Leader {
+  /** What the leader proclaimed (its campaign value, or the last `proclaim()`). */
+  readonly value: string;
+  /**
+   * The leader's term: the create revision of its key, strictly increasing across leaders of one
+   * election. A fencing token: pass it to what the leader writes to, and reject smaller ones.
+   */
+  readonly term: bigint;
+}
+
 /** What a backend is asked for; every field is already validated. */
 export interface AcquireRequest {
   /** The lock name. */
   readonly name: string;
   /** The grant rule. */
-  readonly mode: LockMode;
+  readonly mode: GrantMode;
   /**
    * Holders allowed at once: 1 for `exclusive` and `shared` (a shared request counts as one of
    * the lock's single exclusive-or-shared permit), 2 or more for `semaphore`. Every holder of a
@@ -25,6 +49,12 @@ export interface AcquireRequest {
   readonly waitMs: number;
   /** Abandons the wait when it fires. */
   readonly signal?: AbortSignal;
+  /**
+   * What an `election` candidate proclaims: the value of its key, read by every observer of the
+   * election (and by etcd's own `Election` on the same prefix). Required for `election`, ignored
+   * otherwise.
+   */
+  readonly value?: string;
 }
 
 /** A lock granted by a backend. */
@@ -32,7 +62,7 @@ export interface LockGrant {
   /** The lock name. */
   readonly name: string;
   /** The grant rule it was granted under. */
-  readonly mode: LockMode;
+  readonly mode: GrantMode;
   /** Strictly increasing across grants of one name. */
   readonly fencingToken: bigint;
   /** Aborted with a `LockLostError` when the backend decides the lock is lost. */
@@ -116,4 +146,25 @@ export interface LockBackend {
    * as such. `[]` for a store without members.
    */
   probeMembers(timeoutMs: number): Promise<StoreMemberHealth[]>;
+  /**
+   * Changes the value of an `election` grant's key, keeping its term and its lease: only if the
+   * key still exists in the incarnation it was granted (created at its fencing token).
+   * @throws LockLostError when the key is gone (the grant is then marked lost), or it was lost
+   *   already; StoreUnavailableError when the store did not answer (the value may or may not have
+   *   changed)
+   */
+  proclaim(grant: LockGrant, value: string): Promise<void>;
+  /**
+   * The leader of election `name` right now: the value and term of its oldest candidate, `null`
+   * when there is none.
+   * @throws StoreUnavailableError
+   */
+  leader(name: string): Promise<Leader | null>;
+  /**
+   * The leader of election `name` (or `null`) now, then each time it changes (another term, or
+   * a new value): never a change missed, never a stale leader after a reconnect. Ends when
+   * `signal` aborts or the backend closes; rides out store failures meanwhile, except a refusal
+   * (`StoreRejectedError`, thrown from the iteration).
+   */
+  observeLeader(name: string, signal: AbortSignal): AsyncIterable<Leader | null>;
 }

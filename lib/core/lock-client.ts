@@ -1,3 +1,4 @@
+import type { Election } from './election.js';
 import { EtcdBackend } from './etcd/etcd-backend.js';
 import type { LeaseState } from './lock-backend.js';
 import type { LockHandle } from './lock-handle.js';
@@ -55,6 +56,20 @@ export class LockClient {
     options?: WithLockOptions,
   ): Promise<T> {
     return this.#manager.withLock(name, fn, options);
+  }
+
+  /**
+   * The leader election `name` (see {@link Election}): `campaign()` to lead, `leader()` to ask
+   * who leads, `observe()` to follow every change. A lock and an election of one name never meet.
+   * @throws LockConfigError for a bad name, before any network call
+   * @example
+   * const election = locks.election('ingest');
+   * const leadership = await election.campaign({ value: 'replica-1' });
+   * await runIngest({ fence: leadership.term, signal: leadership.signal });
+   * await leadership.resign();
+   */
+  election(name: string): Election {
+    return this.#manager.election(name);
   }
 
   /** See {@link LockManager.current}. */

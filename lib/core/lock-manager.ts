@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createClosingController } from './closing-controller.js';
 import { ZZLOCK_DEFAULTS } from './defaults.js';
+import { Election } from './election.js';
 import { LockClientClosedError } from './errors/lock-client-closed.error.js';
 import { LockAbortedError } from './errors/lock-aborted.error.js';
 import { LockBusyError } from './errors/lock-busy.error.js';
@@ -94,13 +95,12 @@ class HeldLock {
     readonly grant: LockGrant,
     readonly label: string,
     readonly permits: number,
+    /** The rule asked for (and granted): a lock's, never an election's. */
+    readonly mode: LockMode,
   ) {}
 
   get name(): string {
     return this.grant.name;
-  }
-  get mode(): LockMode {
-    return this.grant.mode;
   }
 }
 
@@ -311,6 +311,24 @@ export class LockManager {
     return entry.handle;
   }
 
+  /**
+   * The election `name`: campaign in it, ask who leads, observe every change (see
+   * {@link Election}). Elections live apart from locks: a lock and an election of one name never
+   * share a queue. Holds nothing by itself; leaderships it grants are lost when this manager
+   * closes (their `signal` aborts), and its observers end.
+   * @throws LockConfigError for a bad name (the rules of lock names), before any network call
+   * @example
+   * const leadership = await manager.election('ingest').campaign({ value: 'replica-1' });
+   */
+  election(name: string): Election {
+    validateLockName(name);
+    return new Election(name, {
+      backend: this.backend,
+      ttl: this.defaults.ttl,
+      closing: this.#closing.signal,
+    });
+  }
+
   /** Number of locks this manager holds right now (outermost holds). */
   get heldCount(): number {
     return this.#held.size;
@@ -422,7 +440,7 @@ export class LockManager {
       this.#emit('acquireFailed', { name, label, mode, waitedMs, outcome: 'ZZLOCK_BUSY' });
       return null;
     }
-    const held = new HeldLock(grant, label, permits);
+    const held = new HeldLock(grant, label, permits, mode);
     this.#held.add(held);
     // Events of a grant tell the rule it was granted under, so acquired and released always meet.
     grant.lost.addEventListener(

@@ -1,6 +1,6 @@
 import { ZZLOCK_DEFAULTS, ZZLOCK_LIMITS } from './defaults.js';
 import { LockConfigError } from './errors/lock-config.error.js';
-import type { AcquireRequest } from './lock-backend.js';
+import type { AcquireRequest, LockMode } from './lock-backend.js';
 import type { LockClientOptions } from './lock-options.js';
 
 // eslint-disable-next-line no-control-regex
@@ -77,8 +77,39 @@ export function validateSignal(signal: unknown): AbortSignal | undefined {
   return signal;
 }
 
-/** The grant rule of a request: its mode and its permits, as a backend is asked for them. */
-export type LockModeRequest = Pick<AcquireRequest, 'mode' | 'permits'>;
+/**
+ * Checks the value an election candidate proclaims: a string (empty allowed) of well-formed
+ * Unicode, at most 4096 bytes in UTF-8 (`ZZLOCK_LIMITS.maxElectionValueBytes`).
+ * @throws LockConfigError naming `value`
+ * @example
+ * validateElectionValue('replica-1'); // 'replica-1'
+ * validateElectionValue(42); // throws: a value is a string
+ */
+export function validateElectionValue(value: unknown): string {
+  if (typeof value !== 'string') {
+    throw new LockConfigError(
+      'value',
+      'an election value is a string (what the leader proclaims, e.g. its address)',
+      value,
+    );
+  }
+  if (LONE_SURROGATE.test(value)) {
+    throw new LockConfigError('value', 'an election value must be well-formed Unicode', value);
+  }
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes > ZZLOCK_LIMITS.maxElectionValueBytes) {
+    throw new LockConfigError(
+      'value',
+      `an election value has at most ${ZZLOCK_LIMITS.maxElectionValueBytes} bytes in UTF-8 ` +
+        `(this one has ${bytes}): proclaim where to find the data, not the data`,
+      value,
+    );
+  }
+  return value;
+}
+
+/** The grant rule of a lock request: its mode and its permits, as a backend is asked for them. */
+export type LockModeRequest = Pick<AcquireRequest, 'permits'> & { readonly mode: LockMode };
 
 /**
  * Checks `permits` and `shared` of a call and turns them into a grant rule: `shared: true` is

@@ -20,6 +20,7 @@ import {
   type EtcdMemberHealth,
   type LeaseState,
   type LockBackend,
+  type Leader,
   type LockGrant,
 } from '../../lib/index.js';
 
@@ -49,6 +50,15 @@ class CannedBackend implements LockBackend {
   }
   close(): Promise<void> {
     return this.#memory.close();
+  }
+  proclaim(grant: LockGrant, value: string): Promise<void> {
+    return this.#memory.proclaim(grant, value);
+  }
+  leader(name: string): Promise<Leader | null> {
+    return this.#memory.leader(name);
+  }
+  observeLeader(name: string, signal: AbortSignal): AsyncIterable<Leader | null> {
+    return this.#memory.observeLeader(name, signal);
   }
   leaseStates(): LeaseState[] {
     return [lease];

@@ -93,6 +93,33 @@ describe('public surface', () => {
     assert.match(handle, /readonly permits: number;/);
   });
 
+  it('exports the election surface from both entries, and LockService.election', async () => {
+    const core = await import('../../lib/core/index.js');
+    for (const entry of [api, core]) {
+      assert.equal(entry.Election, api.Election);
+      assert.equal(entry.validateElectionValue, api.validateElectionValue);
+      assert.equal(entry.ZZLOCK_LIMITS.maxElectionValueBytes, 4096);
+      assert.equal(typeof entry.MemoryBackend.prototype.expireLeader, 'function');
+    }
+    assert.equal(typeof LockService.prototype.election, 'function');
+    assert.equal(typeof api.LockClient.prototype.election, 'function');
+    const declarations = await readFile(
+      new URL('../../lib/core/index.d.ts', import.meta.url),
+      'utf8',
+    );
+    for (const type of [
+      'Leadership',
+      'CampaignOptions',
+      'ObserveLeaderOptions',
+      'Leader',
+      'GrantMode',
+    ]) {
+      assert.match(declarations, new RegExp(`\\b${type}\\b`), `${type} is not exported`);
+    }
+    const service = await readFile(new URL('../../lib/lock.service.d.ts', import.meta.url), 'utf8');
+    assert.match(service, /\belection\(name: string\): Election;/);
+  });
+
   it("keeps @Locked's runtime and the manager off LockService, at run time and in its declarations", async () => {
     for (const member of ['reportSkipped', 'releaseAt', 'manager']) {
       assert.ok(!(member in LockService.prototype), `LockService.prototype.${member}`);

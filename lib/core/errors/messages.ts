@@ -56,6 +56,11 @@ export const lockNotHeldMessage = (name: string | undefined): string =>
       'Read it only inside withLock() or a @Locked method that holds it.';
 
 /** @internal */
+export const leadershipResignedMessage = (name: string): string =>
+  `The leadership of election${quote(name)} was resigned; it can no longer proclaim. ` +
+  'Campaign again to lead again.';
+
+/** @internal */
 export const lockConfigMessage = (
   option: string,
   problem: string,

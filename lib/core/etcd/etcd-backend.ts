@@ -7,17 +7,19 @@ import { LockLostError } from '../errors/lock-lost.error.js';
 import { StoreRejectedError } from '../errors/store-rejected.error.js';
 import type {
   AcquireRequest,
+  GrantMode,
+  Leader,
   LeaseState,
   LockBackend,
   LockGrant,
-  LockMode,
   StoreMemberHealth,
 } from '../lock-backend.js';
 import type { ResolvedClientOptions } from '../validation.js';
 import { WaitBudget } from '../wait-budget.js';
 import { createEtcdClient } from './etcd-client-factory.js';
 import { queueKey } from './etcd-keys.js';
-import { type GrantRule, grantRuleOf, keyValue } from './grant-rule.js';
+import { type GrantRule, grantRuleOf } from './grant-rule.js';
+import { watchLeader } from './leader-watch.js';
 import { KeyJanitor, type DeleteJob } from './key-janitor.js';
 import { KeySlots } from './key-slots.js';
 import { probeMember } from './member-probe.js';
@@ -32,9 +34,12 @@ import {
   oldestBlocker,
   decodeConfirm,
   decodeEnqueue,
+  decodeLeader,
   decodeTryAcquire,
   deleteTxn,
   enqueueTxn,
+  leaderRead,
+  proclaimTxn,
   queueOf,
   tryAcquireTxn,
   writtenRevision,
@@ -92,7 +97,7 @@ class EtcdGrant implements LockGrant {
     return this.placed.queue.name;
   }
 
-  get mode(): LockMode {
+  get mode(): GrantMode {
     return this.placed.rule.mode;
   }
 
@@ -215,6 +220,67 @@ export class EtcdBackend implements LockBackend {
     return this.#closed;
   }
 
+  /**
+   * Puts the new value on the leader's own key, with its lease, only if the key still exists in
+   * its granted incarnation (one txn); a key found gone makes the grant lost.
+   */
+  async proclaim(grant: LockGrant, value: string): Promise<void> {
+    const held = grant as EtcdGrant;
+    const { placed } = held;
+    if (!this.#held.has(held) || held.lost.aborted) throw this.#lostReason(held);
+    const request = proclaimTxn(placed.key, held.fencingToken, Buffer.from(value), placed.lease.id);
+    const response = await this.#txn('proclaim', held.name, request);
+    if (response.succeeded && !placed.lease.isLost()) return;
+    if (!response.succeeded) {
+      // Our key is gone (deleted by hand, or with its lease): the leadership with it.
+      held.markLost(new LockLostError(held.name, held.owner, 'its key was gone from etcd'));
+      if (this.#held.delete(held)) placed.free();
+    }
+    throw this.#lostReason(held);
+  }
+
+  /** The oldest key of the election's queue: one range. */
+  async leader(name: string): Promise<Leader | null> {
+    if (this.#closing.signal.aborted) throw new LockClientClosedError(name);
+    const queue = queueOf(this.options.namespace, name, 'election');
+    const { kvs } = await this.#store('leader', name, () =>
+      this.#client.kv.range(leaderRead(queue)),
+    );
+    return decodeLeader(kvs);
+  }
+
+  /** See `watchLeader`: a prefix watch over the election's queue, read again after reconnects. */
+  observeLeader(name: string, signal: AbortSignal): AsyncIterable<Leader | null> {
+    const queue = queueOf(this.options.namespace, name, 'election');
+    const stop = AbortSignal.any([signal, this.#closing.signal]);
+    return watchLeader(
+      queue,
+      {
+        watchPrefix: (prefix) => this.#watches.watchPrefix(prefix),
+        readQueue: async ({ prefix, end }) => {
+          const response = await this.#store('observe leader', name, () =>
+            this.#client.kv.range({
+              key: prefix,
+              range_end: end,
+              sort_target: 'Create',
+              sort_order: 'Ascend',
+            }),
+          );
+          return { kvs: response.kvs, revision: BigInt(response.header.revision) };
+        },
+      },
+      stop,
+    );
+  }
+
+  /** Why a grant can no longer be used: its lost reason, or a fresh `LockLostError`. */
+  #lostReason(grant: EtcdGrant): LockLostError {
+    const reason: unknown = grant.lost.reason;
+    return reason instanceof LockLostError
+      ? reason
+      : new LockLostError(grant.name, grant.owner, 'it was released');
+  }
+
   async #close(): Promise<void> {
     this.#closing.abort(new LockClientClosedError());
     const janitorClosed = this.#janitor.close(); // background deletes end: the revoke does them
@@ -240,9 +306,9 @@ export class EtcdBackend implements LockBackend {
       request.signal ? [request.signal, this.#closing.signal] : [this.#closing.signal],
     );
     budget.check();
-    const queue = queueOf(this.options.namespace, name);
+    const queue = queueOf(this.options.namespace, name, request.mode);
     const rule = grantRuleOf(request.mode, request.permits);
-    const value = keyValue(this.#owner, rule);
+    const value = rule.keyValue(this.#owner, request.value);
     const session = this.#session(ttl);
     const retry = new StoreRetry(budget);
     // One permit (exclusive, shared): a busy lock is told by a compare, with nothing written.
@@ -273,7 +339,13 @@ export class EtcdBackend implements LockBackend {
 
       const outcome = tryOnly
         ? this.#decideTry(placed, response)
-        : await this.#decideQueued(placed, decodeEnqueue(response), waitMs, budget, retry);
+        : await this.#decideQueued(
+            placed,
+            decodeEnqueue(response, (kv) => rule.permitsOf(kv)),
+            waitMs,
+            budget,
+            retry,
+          );
       if (outcome !== 'again') return outcome;
     }
   }
@@ -288,7 +360,10 @@ export class EtcdBackend implements LockBackend {
       const written = writtenRevision(response); // a late txn of this name, behind a blocker
       if (written === undefined) placed.free();
       else this.#cleanUp(placed, written);
-      this.#agree(placed, oldestBlocker(response));
+      this.#agree(
+        placed,
+        oldestBlocker(response, (kv) => placed.rule.permitsOf(kv)),
+      );
       return null;
     }
     if (!placed.lease.isLost()) return this.#grant(placed, revision, false);
@@ -367,6 +442,8 @@ export class EtcdBackend implements LockBackend {
   #agree(placed: PlacedKey, head: Blocker | undefined): void {
     const { rule, queue } = placed;
     const other = head;
+    // An election's keys carry proclaimed values, not permits: there is nothing to agree on.
+    if (!rule.agreesOnPermits) return;
     if (other === undefined || other.permits === rule.permits) return;
     throw LockConfigError.permitsMismatch(queue.name, other.permits, rule.permits);
   }
@@ -487,6 +564,7 @@ export class EtcdBackend implements LockBackend {
     const { queue, rule, key } = placed;
     return decodeConfirm(
       await this.#txn('acquire', queue.name, confirmTxn(queue, rule, key, revision)),
+      (kv) => rule.permitsOf(kv),
     );
   }
 

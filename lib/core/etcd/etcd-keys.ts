@@ -5,10 +5,31 @@
  * @internal
  */
 
+/** A name with `%` and `/` percent-encoded: it contains no `/`, and no `%` but `%25` and `%2F`. */
+function encodeName(name: string): string {
+  return name.replace(/%/g, '%25').replace(/\//g, '%2F');
+}
+
 /** The queue prefix of a lock: every key of that lock's queue starts with it. */
 export function queuePrefix(namespace: string, name: string): Buffer {
-  const encoded = name.replace(/%/g, '%25').replace(/\//g, '%2F');
-  return Buffer.from(`${namespace}${encoded}/`);
+  return Buffer.from(`${namespace}${encodeName(name)}/`);
+}
+
+/**
+ * Where the elections of a namespace live: `<namespace>%election/`. No lock's encoded name is
+ * `%election` (an encoded name's `%` is always followed by `25` or `2F`), so no lock's queue
+ * prefix covers an election's keys, nor an election's prefix a lock's: a lock and an election of
+ * the same name never share a queue.
+ */
+export const ELECTION_SEGMENT = '%election/';
+
+/**
+ * The queue prefix of an election: `<namespace>%election/<encoded name>/`, which is etcd's own
+ * `Election` prefix for the name `<namespace>%election/<encoded name>` (`etcdctl elect` joins
+ * it under that name). Encoded like a lock name, so that elections never nest either.
+ */
+export function electionPrefix(namespace: string, name: string): Buffer {
+  return Buffer.from(`${namespace}${ELECTION_SEGMENT}${encodeName(name)}/`);
 }
 
 /** The end of the range of keys that start with `prefix` (etcd's `range_end`). */

@@ -1,5 +1,5 @@
 import type { IKeyValue, IRangeRequest } from 'etcd3';
-import type { LockMode } from '../lock-backend.js';
+import type { GrantMode } from '../lock-backend.js';
 import { prefixRangeEnd } from './etcd-keys.js';
 
 /**
@@ -8,7 +8,9 @@ import { prefixRangeEnd } from './etcd-keys.js';
  * differs is which older keys block a key (its *blockers*):
  * - exclusive: the newest older key of any mode (granted when there is none);
  * - semaphore of N permits: the N newest older keys (granted when there are fewer than N);
- * - shared: the newest older key that is not shared (granted when there is none).
+ * - shared: the newest older key that is not shared (granted when there is none);
+ * - election: as exclusive, the newest older key (elected when there is none), over a queue of
+ *   its own (see `electionPrefix`) whose key values are the candidates' proclaimed values.
  *
  * Shared keys live under the sub-prefix `r/` of the lock's prefix, so the non-shared keys are one
  * range (`[prefix, prefix + 'r/')`) that a shared waiter can read alone. Exclusive keys stay
@@ -18,9 +20,14 @@ import { prefixRangeEnd } from './etcd-keys.js';
  * @internal
  */
 export interface GrantRule {
-  readonly mode: LockMode;
+  readonly mode: GrantMode;
   /** Holders allowed at once: 1 unless a semaphore. */
   readonly permits: number;
+  /**
+   * Whether the keys of its queue carry permits that every request must agree with: false for an
+   * election, whose key values are whatever candidates proclaim (and etcd's `Election` puts).
+   */
+  readonly agreesOnPermits: boolean;
   /** How many blockers a read returns: `permits`, as many as it takes to tell busy from granted. */
   readonly blockerLimit: number;
   /** The prefix its own keys go under. */
@@ -29,15 +36,20 @@ export interface GrantRule {
   blockerRange(queuePrefix: Buffer, queueEnd: Buffer): { key: Buffer; range_end: Buffer };
   /** Whether a key whose older blockers are `count` many is granted. */
   isGranted(count: number): boolean;
+  /** The permits a key of its queue was put with (see {@link permitsOf}). */
+  permitsOf(kv: Pick<IKeyValue, 'value'>): number;
+  /** The value its key is put with, for a process `owner` (`host:pid`). */
+  keyValue(owner: string, value?: string): Buffer;
 }
 
 /** The sub-prefix of shared keys, under a lock's queue prefix. @internal */
 export const SHARED_SUBPREFIX = 'r/';
 
 class ExclusiveRule implements GrantRule {
-  readonly mode: LockMode = 'exclusive';
+  readonly mode: GrantMode = 'exclusive';
   readonly permits: number = 1;
   readonly blockerLimit: number = 1;
+  readonly agreesOnPermits: boolean = true;
   keyPrefix(queuePrefix: Buffer): Buffer {
     return queuePrefix;
   }
@@ -47,10 +59,16 @@ class ExclusiveRule implements GrantRule {
   isGranted(count: number): boolean {
     return count < this.permits;
   }
+  permitsOf(kv: Pick<IKeyValue, 'value'>): number {
+    return permitsOf(kv);
+  }
+  keyValue(owner: string): Buffer {
+    return keyValue(owner, this);
+  }
 }
 
 class SemaphoreRule extends ExclusiveRule {
-  override readonly mode: LockMode = 'semaphore';
+  override readonly mode: GrantMode = 'semaphore';
   override readonly blockerLimit: number;
   constructor(override readonly permits: number) {
     super();
@@ -59,7 +77,7 @@ class SemaphoreRule extends ExclusiveRule {
 }
 
 class SharedRule extends ExclusiveRule {
-  override readonly mode: LockMode = 'shared';
+  override readonly mode: GrantMode = 'shared';
   override keyPrefix(queuePrefix: Buffer): Buffer {
     return Buffer.concat([queuePrefix, Buffer.from(SHARED_SUBPREFIX)]);
   }
@@ -69,10 +87,34 @@ class SharedRule extends ExclusiveRule {
   }
 }
 
+/**
+ * A candidate of an election: the exclusive rule (the head of the queue leads), whose key's value
+ * is the proclaimed value itself, as etcd's `concurrency.Election` reads it (the oldest key's
+ * value is the leader's). Such a value is never read as permits, and no agreement is checked.
+ */
+class ElectionRule extends ExclusiveRule {
+  override readonly mode: GrantMode = 'election';
+  override readonly agreesOnPermits: boolean = false;
+  override permitsOf(): number {
+    return 1;
+  }
+  override keyValue(_owner: string, value = ''): Buffer {
+    return Buffer.from(value);
+  }
+}
+
 /** The grant rule of an acquire request (`permits` 1 unless a semaphore). @internal */
-export function grantRuleOf(mode: LockMode, permits: number): GrantRule {
-  if (mode === 'semaphore') return new SemaphoreRule(permits);
-  return mode === 'shared' ? new SharedRule() : new ExclusiveRule();
+export function grantRuleOf(mode: GrantMode, permits: number): GrantRule {
+  switch (mode) {
+    case 'semaphore':
+      return new SemaphoreRule(permits);
+    case 'shared':
+      return new SharedRule();
+    case 'election':
+      return new ElectionRule();
+    case 'exclusive':
+      return new ExclusiveRule();
+  }
 }
 
 /** The shared sub-range of a queue, to tell shared keys from the others in a listing. @internal */

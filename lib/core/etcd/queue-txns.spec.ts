@@ -2,15 +2,18 @@
 // and how each reply decodes. No etcd here; test/core/*.test.ts send them to a real one.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ITxnResponse } from 'etcd3';
+import type { IKeyValue, ITxnResponse } from 'etcd3';
 import {
   confirmTxn,
   decodeConfirm,
   decodeEnqueue,
+  decodeLeader,
   decodeTryAcquire,
   deleteTxn,
   enqueueTxn,
+  leaderRead,
   oldestBlocker,
+  proclaimTxn,
   queueOf,
   tryAcquireTxn,
   writtenRevision,
@@ -205,5 +208,57 @@ describe('queue txns', () => {
     assert.equal(writtenRevision(reply(true, 42, [{ kvs: [] }])), 42n);
     assert.equal(writtenRevision(reply(false, 50, [{ kvs: [kv('42')] }])), 42n);
     assert.equal(writtenRevision(reply(false, 50, [{ kvs: [] }])), undefined);
+  });
+
+  it('puts elections in a key space of their own, where no lock queue reaches, nor lock names nest', () => {
+    const election = queueOf('ns/', 'a/b', 'election');
+    assert.equal(election.prefix.toString(), 'ns/%election/a%2Fb/');
+    // etcd's Election for the name 'ns/%election/a%2Fb' uses this very prefix (name + '/').
+    for (const lock of ['%election', 'election', '%election/a', 'a/b', '%25election']) {
+      const lockPrefix = queueOf('ns/', lock).prefix.toString();
+      assert.ok(!election.prefix.toString().startsWith(lockPrefix), `lock ${lock} covers it`);
+      assert.ok(!lockPrefix.startsWith(election.prefix.toString()), `it covers lock ${lock}`);
+    }
+    assert.ok(!queueOf('ns/', 'a', 'election').prefix.equals(queueOf('ns/', 'a').prefix));
+    const nested = queueOf('ns/', 'a/b/c', 'election').prefix.toString();
+    assert.ok(!nested.startsWith(election.prefix.toString()), 'election a/b covers a/b/c');
+  });
+
+  it('an election key’s value is the proclaimed value, never read as permits or agreed on', () => {
+    const election = grantRuleOf('election', 1);
+    assert.equal(election.keyValue('host:1', 'replica permits=3').toString(), 'replica permits=3');
+    assert.equal(election.keyValue('host:1').toString(), '');
+    assert.equal(election.permitsOf({ value: Buffer.from('replica permits=3') }), 1);
+    assert.equal(election.agreesOnPermits, false);
+    assert.equal(semaphore.agreesOnPermits, true);
+    assert.equal(election.isGranted(0), true);
+    assert.equal(election.isGranted(1), false);
+    const read = reply(true, 42, [
+      { kvs: [kv('41', 'x permits=3')] },
+      { kvs: [kv('41', 'x permits=3')] },
+    ]);
+    assert.deepEqual(decodeEnqueue(read, (kv) => election.permitsOf(kv)).head, blocker('41'));
+    assert.equal(decodeEnqueue(read).head?.permits, 3, 'a lock reads permits');
+  });
+
+  it('proclaims only on the key’s own incarnation, keeping its lease; reads the oldest key as leader', () => {
+    assert.deepEqual(proclaimTxn(key, 42n, value, '7'), {
+      compare: [{ key, target: 'Create', result: 'Equal', create_revision: '42' }],
+      success: [{ request_put: { key, value, lease: '7' } }],
+      failure: [],
+    });
+    const election = queueOf('ns/', 'e', 'election');
+    assert.deepEqual(leaderRead(election), {
+      key: election.prefix,
+      range_end: election.end,
+      sort_target: 'Create',
+      sort_order: 'Ascend',
+      limit: 1,
+    });
+    assert.equal(decodeLeader([]), null);
+    assert.deepEqual(decodeLeader([kv('41', 'replica-1') as unknown as IKeyValue]), {
+      value: 'replica-1',
+      term: 41n,
+    });
   });
 });

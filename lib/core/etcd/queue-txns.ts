@@ -1,5 +1,6 @@
 import type { Etcd3, ICompare, IKeyValue, IRangeRequest, ITxnResponse } from 'etcd3';
-import { prefixRangeEnd, queuePrefix } from './etcd-keys.js';
+import type { GrantMode, Leader } from '../lock-backend.js';
+import { electionPrefix, prefixRangeEnd, queuePrefix } from './etcd-keys.js';
 import { type GrantRule, newestKeys, permitsOf } from './grant-rule.js';
 
 /**
@@ -21,11 +22,18 @@ export interface Queue {
   readonly end: Buffer;
 }
 
-/** The queue of lock `name` under `namespace`. @internal */
-export function queueOf(namespace: string, name: string): Queue {
-  const prefix = queuePrefix(namespace, name);
+/**
+ * The queue of lock `name` under `namespace`, or of election `name` when `mode` is `election`
+ * (elections have a key space of their own, see `electionPrefix`). @internal
+ */
+export function queueOf(namespace: string, name: string, mode?: GrantMode): Queue {
+  const prefix =
+    mode === 'election' ? electionPrefix(namespace, name) : queuePrefix(namespace, name);
   return { name, prefix, end: prefixRangeEnd(prefix) };
 }
+
+/** How the permits of a queue key are read: by the grant rule (an election's keys carry none). */
+type PermitsOf = (kv: Pick<IKeyValue, 'value'>) => number;
 
 /** A key ahead of ours that can block it under our grant rule. @internal */
 export interface Blocker {
@@ -72,11 +80,11 @@ function blockerRead(queue: Queue, rule: GrantRule, createdBefore?: bigint): IRa
   return newestKeys(rule.blockerRange(queue.prefix, queue.end), rule.blockerLimit, createdBefore);
 }
 
-function blockersOf(kvs: readonly IKeyValue[] | undefined): Blocker[] {
+function blockersOf(kvs: readonly IKeyValue[] | undefined, permitsIn: PermitsOf): Blocker[] {
   return (kvs ?? []).map((kv) => ({
     key: kv.key,
     revision: BigInt(kv.create_revision),
-    permits: permitsOf(kv),
+    permits: permitsIn(kv),
   }));
 }
 
@@ -127,9 +135,12 @@ export function decodeTryAcquire(response: ITxnResponse): bigint | null {
 }
 
 /** The oldest key that blocked a {@link tryAcquireTxn} that found the lock busy. @internal */
-export function oldestBlocker(response: ITxnResponse): Blocker | undefined {
+export function oldestBlocker(
+  response: ITxnResponse,
+  permitsIn: PermitsOf = permitsOf,
+): Blocker | undefined {
   if (response.succeeded) return undefined;
-  return blockersOf(response.responses[1]?.response_range.kvs)[0];
+  return blockersOf(response.responses[1]?.response_range.kvs, permitsIn)[0];
 }
 
 /**
@@ -155,14 +166,17 @@ export function enqueueTxn(
   };
 }
 
-/** Where an {@link enqueueTxn} left our key. @internal */
-export function decodeEnqueue(response: ITxnResponse): Enqueued {
+/**
+ * Where an {@link enqueueTxn} left our key; `permitsIn` reads the permits of the keys found (the
+ * rule's: an election's keys carry none). @internal
+ */
+export function decodeEnqueue(response: ITxnResponse, permitsIn: PermitsOf = permitsOf): Enqueued {
   if (response.succeeded) {
     return {
       revision: BigInt(response.header.revision),
       // The ranges run before the put: every key they found is older than ours.
-      blockers: blockersOf(response.responses[0]?.response_range.kvs),
-      head: blockersOf(response.responses[1]?.response_range.kvs)[0],
+      blockers: blockersOf(response.responses[0]?.response_range.kvs, permitsIn),
+      head: blockersOf(response.responses[1]?.response_range.kvs, permitsIn)[0],
     };
   }
   const own = response.responses[0]?.response_range.kvs[0];
@@ -193,14 +207,45 @@ export function confirmTxn(
   };
 }
 
-/** What a {@link confirmTxn} found. @internal */
-export function decodeConfirm(response: ITxnResponse): Confirmed {
+/** What a {@link confirmTxn} found (`permitsIn` as for {@link decodeEnqueue}). @internal */
+export function decodeConfirm(response: ITxnResponse, permitsIn: PermitsOf = permitsOf): Confirmed {
   if (!response.succeeded) return 'gone';
   return {
     revision: BigInt(response.header.revision),
-    blockers: blockersOf(response.responses[0]?.response_range.kvs),
-    head: blockersOf(response.responses[1]?.response_range.kvs)[0],
+    blockers: blockersOf(response.responses[0]?.response_range.kvs, permitsIn),
+    head: blockersOf(response.responses[1]?.response_range.kvs, permitsIn)[0],
   };
+}
+
+/**
+ * Puts `value` on our key, keeping its lease, only if the key still exists in the incarnation
+ * created at `revision`: a leader's proclaim, which never recreates a key that is gone.
+ * @internal
+ */
+export function proclaimTxn(
+  key: Buffer,
+  revision: bigint,
+  value: Buffer,
+  leaseId: string,
+): TxnRequest {
+  return {
+    compare: [createdAt(key, revision)],
+    success: [{ request_put: { key, value, lease: leaseId } }],
+    failure: [],
+  };
+}
+
+/** The oldest key of a queue: an election's leader (etcd's `Election.Leader` reads the same). @internal */
+export function leaderRead(queue: Queue): IRangeRequest {
+  return headRange(queue);
+}
+
+/** The leader a {@link leaderRead} found, `null` when the queue is empty. @internal */
+export function decodeLeader(kvs: readonly IKeyValue[]): Leader | null {
+  const head = kvs[0];
+  return head === undefined
+    ? null
+    : { value: head.value.toString(), term: BigInt(head.create_revision) };
 }
 
 /**

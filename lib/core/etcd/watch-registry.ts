@@ -1,4 +1,4 @@
-import type { Etcd3, Namespace } from 'etcd3';
+import type { Etcd3, Namespace, Watcher } from 'etcd3';
 import { KeyWatch } from './key-watch.js';
 
 /**
@@ -34,7 +34,18 @@ export class WatchRegistry {
     return watch;
   }
 
-  /** Number of open watches (each one etcd watcher). */
+  /**
+   * A watch of every event under `prefix` (with previous KVs), on the current stream, for an
+   * election's observer; `cancelled` tells the registry etcd cancelled it, so that later watches
+   * go on a new stream. The caller cancels it.
+   */
+  watchPrefix(prefix: Buffer): { watcher: Watcher; cancelled: () => void } {
+    const scope = this.#scope;
+    const watcher = scope.watch().prefix(prefix).withPreviousKV().watcher();
+    return { watcher, cancelled: () => this.#replaceStream(scope) };
+  }
+
+  /** Number of open key watches (each one etcd watcher). */
   get size(): number {
     return this.#watches.size;
   }
