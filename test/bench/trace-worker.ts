@@ -69,7 +69,9 @@ function kindOf(request: TxnRequest): TracedTxn['kind'] | undefined {
   const first = request.success?.[0];
   if (first?.request_delete_range !== undefined && request.compare?.length === 1) return 'delete';
   const range = first?.request_range;
-  if (range?.max_create_revision !== undefined && request.success?.length === 1) return 'confirm';
+  // A confirm reads (the blockers older than our key, then the queue's head) and writes nothing.
+  const writes = request.success?.some((op) => op.request_put !== undefined) ?? false;
+  if (range?.max_create_revision !== undefined && !writes) return 'confirm';
   return undefined;
 }
 const txn = KVClient.prototype.txn;
