@@ -32,6 +32,7 @@ import {
   type TxnRequest,
   confirmTxn,
   oldestBlocker,
+  stillBlockedTxn,
   decodeConfirm,
   decodeEnqueue,
   decodeLeader,
@@ -407,6 +408,14 @@ export class EtcdBackend implements LockBackend {
           retry,
           watches: this.#watches,
           confirm: () => this.#confirm(placed, revision),
+          stillBlocked: async (blockers) =>
+            (
+              await this.#txn(
+                'acquire',
+                placed.queue.name,
+                stillBlockedTxn(placed.key, revision, blockers),
+              )
+            ).succeeded,
           agree: (head) => this.#agree(placed, head),
         });
       }

@@ -15,6 +15,7 @@ import {
   oldestBlocker,
   proclaimTxn,
   queueOf,
+  stillBlockedTxn,
   tryAcquireTxn,
   writtenRevision,
 } from './queue-txns.js';
@@ -193,6 +194,18 @@ describe('queue txns', () => {
       revision: 60n,
       blockers: [blocker('41')],
       head: blocker('41'),
+    });
+  });
+
+  it('rechecks by compares alone: our key and each blocker in the incarnation read', () => {
+    assert.deepEqual(stillBlockedTxn(key, 42n, [blocker('40'), blocker('38')]), {
+      compare: [
+        { key, target: 'Create', result: 'Equal', create_revision: '42' },
+        { key: kv('40').key, target: 'Create', result: 'Equal', create_revision: '40' },
+        { key: kv('38').key, target: 'Create', result: 'Equal', create_revision: '38' },
+      ],
+      success: [],
+      failure: [],
     });
   });
 

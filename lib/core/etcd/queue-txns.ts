@@ -249,6 +249,31 @@ export function decodeLeader(kvs: readonly IKeyValue[]): Leader | null {
 }
 
 /**
+ * How many blockers a {@link stillBlockedTxn} compares at most: etcd caps a txn's operations
+ * (`--max-txn-ops`, 128 by default), and past a few the full confirm read is as cheap.
+ * @internal
+ */
+export const STILL_BLOCKED_MAX_COMPARES = 32;
+
+/**
+ * Succeeds when our key (created at `revision`) and every one of `blockers` still exist in the
+ * incarnations we read: a waiter's recheck with nothing to sort, where a confirm read sorts the
+ * whole queue (etcd fetches every key of a sorted range). It writes and reads nothing.
+ * @internal
+ */
+export function stillBlockedTxn(
+  key: Buffer,
+  revision: bigint,
+  blockers: readonly Blocker[],
+): TxnRequest {
+  return {
+    compare: [createdAt(key, revision), ...blockers.map((b) => createdAt(b.key, b.revision))],
+    success: [],
+    failure: [],
+  };
+}
+
+/**
  * Deletes `key` only in the incarnation created at `revision`, so a late or repeated delete can
  * never remove a later key of the same name.
  * @internal

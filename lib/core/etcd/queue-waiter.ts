@@ -3,7 +3,12 @@ import { type WaitBudget, Wakeup } from '../wait-budget.js';
 import type { GrantRule } from './grant-rule.js';
 import type { KeyWatch, KeyWatchListener } from './key-watch.js';
 import type { ActiveLease } from './lease-session.js';
-import type { Blocker, Confirmed, Enqueued } from './queue-txns.js';
+import {
+  type Blocker,
+  type Confirmed,
+  type Enqueued,
+  STILL_BLOCKED_MAX_COMPARES,
+} from './queue-txns.js';
 import type { StoreRetry } from './store-retry.js';
 import type { WatchRegistry } from './watch-registry.js';
 
@@ -17,6 +22,8 @@ export interface Turn {
   readonly watches: WatchRegistry;
   /** Reads the queue: is our key still there, and which keys block it. */
   readonly confirm: () => Promise<Confirmed>;
+  /** Whether our key and these blockers all still exist (a recheck that sorts nothing). */
+  readonly stillBlocked: (blockers: readonly Blocker[]) => Promise<boolean>;
   /** Checks the queue's head agrees with our permits; throws `LockConfigError` if not. */
   readonly agree: (head: Blocker | undefined) => void;
 }
@@ -117,13 +124,26 @@ export async function waitForTurn(turn: Turn): Promise<boolean> {
       }
       const woken = await budget.race(wakeup.wait(recheckMs));
       if (!woken) {
-        mustRead = true;
         recheckMs = Math.min(recheckMs * 2, ZZLOCK_DEFAULTS.waiterRecheckMaxMs);
+        // Nothing heard: a quiet queue, or a stream stuck on a frozen member. A cheap check first;
+        // only a change (or a failed check) costs the full read, which sorts the queue.
+        mustRead = !(await stillBlockedNow(turn, blockers));
       }
     }
   } finally {
     for (const { stop } of watched.values()) stop();
     lease.lost.removeEventListener('abort', onLeaseLost);
+  }
+}
+
+/** Whether nothing changed ahead of us; false when it did, or when the check could not tell. */
+async function stillBlockedNow(turn: Turn, blockers: readonly Blocker[]): Promise<boolean> {
+  if (blockers.length > STILL_BLOCKED_MAX_COMPARES) return false;
+  try {
+    return await turn.budget.race(turn.stillBlocked(blockers));
+  } catch (error) {
+    if (turn.budget.expired() !== undefined) throw error; // the wait is over: say so
+    return false; // the full read rides out the failure
   }
 }
 
