@@ -8,43 +8,28 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { after, before, it } from 'node:test';
-import { Etcd3 } from 'etcd3';
+import { it } from 'node:test';
 import { LockClient, type Leader, type Leadership } from '../../lib/core/index.js';
-import { startEtcd, waitFor, type EtcdCluster } from '../support/index.js';
+import { etcdForFile, killAll, waitFor } from '../support/index.js';
 
 const namespace = 'interop-elect/';
 /** Bound of every wait of this file: generous, nothing here is a speed claim. */
 const WAIT_MS = 20_000;
 
-let etcd: EtcdCluster;
-let inspector: Etcd3;
 let locks: LockClient;
 /** A second zzlock client, as another replica would be. */
 let replica: LockClient;
 /** Every etcdctl started: `after` kills and awaits whichever still runs. */
 const children = new Set<ChildProcess>();
-
-before(async () => {
-  etcd = await startEtcd();
-  inspector = new Etcd3({ hosts: etcd.endpoints });
-  locks = new LockClient({ endpoints: etcd.endpoints, namespace });
-  replica = new LockClient({ endpoints: etcd.endpoints, namespace });
-});
-
-after(async () => {
-  await Promise.all(
-    [...children].map(async (child) => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = once(child, 'exit');
-        child.kill('SIGKILL');
-        await exited;
-      }
-    }),
-  );
-  await Promise.all([locks?.close(), replica?.close()]);
-  inspector?.close();
-  await etcd?.stop();
+const store = etcdForFile({
+  setUp: (etcd) => {
+    locks = new LockClient({ endpoints: etcd.endpoints, namespace });
+    replica = new LockClient({ endpoints: etcd.endpoints, namespace });
+  },
+  cleanUp: async () => {
+    await killAll(children);
+    await Promise.all([locks?.close(), replica?.close()]);
+  },
 });
 
 /** One `etcdctl elect` process: a candidate (with a proposal) or an observer (`-l`). */
@@ -58,10 +43,14 @@ interface Etcdctl {
 }
 
 function etcdctlElect(args: string[]): Etcdctl {
-  const child = spawn('etcdctl', ['--endpoints', etcd.endpoints.join(','), 'elect', ...args], {
-    env: { ...process.env, ETCDCTL_API: '3' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'etcdctl',
+    ['--endpoints', store.etcd.endpoints.join(','), 'elect', ...args],
+    {
+      env: { ...process.env, ETCDCTL_API: '3' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   children.add(child);
   let stdout = '';
   let stderr = '';
@@ -89,7 +78,7 @@ function etcdctlElect(args: string[]): Etcdctl {
 
 /** The candidate keys of a zzlock election, as etcd holds them. */
 const candidates = (name: string) =>
-  inspector.getAll().prefix(`${namespace}%election/${name}/`).keys();
+  store.inspector.getAll().prefix(`${namespace}%election/${name}/`).keys();
 
 /** Tracks when a promise settles, to assert that it has not yet. */
 function tracked<T>(promise: Promise<T>): { promise: Promise<T>; settled: () => boolean } {
@@ -109,7 +98,7 @@ it('an etcdctl elect candidate and zzlock candidates are one election, one order
     await waitFor('etcdctl go-1 to be elected', () => go1.printed.length === 1, WAIT_MS);
     const go1Key = go1.printed[0].key;
     assert.ok(go1Key.startsWith('interop-elect/%election/ingest/'), `etcdctl's key ${go1Key}`);
-    const { kvs } = await inspector.get(go1Key).exec();
+    const { kvs } = await store.inspector.get(go1Key).exec();
     const go1Term = BigInt(kvs[0].create_revision);
     assert.deepEqual(await locks.election('ingest').leader(), { value: 'go-1', term: go1Term });
 

@@ -7,44 +7,28 @@
 // keys lie under a lock's prefix, who holds, and in which order grants come.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { after, before, it } from 'node:test';
-import { Etcd3 } from 'etcd3';
+import { it } from 'node:test';
 import { LockClient, type LockHandle } from '../../lib/core/index.js';
-import { startEtcd, waitFor, type EtcdCluster } from '../support/index.js';
+import { etcdForFile, killAll, waitFor } from '../support/index.js';
 
 const namespace = 'interop/';
 /** Bound of every wait of this file: generous, nothing here is a speed claim. */
 const WAIT_MS = 20_000;
 
-let etcd: EtcdCluster;
-let inspector: Etcd3;
 let locks: LockClient;
 /** A second zzlock client, as another replica would be. */
 let replica: LockClient;
 /** Every etcdctl started: `after` kills and awaits whichever still runs. */
 const children = new Set<ChildProcess>();
-
-before(async () => {
-  etcd = await startEtcd();
-  inspector = new Etcd3({ hosts: etcd.endpoints });
-  locks = new LockClient({ endpoints: etcd.endpoints, namespace });
-  replica = new LockClient({ endpoints: etcd.endpoints, namespace });
-});
-
-after(async () => {
-  await Promise.all(
-    [...children].map(async (child) => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = once(child, 'exit');
-        child.kill('SIGKILL');
-        await exited;
-      }
-    }),
-  );
-  await Promise.all([locks?.close(), replica?.close()]);
-  inspector?.close();
-  await etcd?.stop();
+const store = etcdForFile({
+  setUp: (etcd) => {
+    locks = new LockClient({ endpoints: etcd.endpoints, namespace });
+    replica = new LockClient({ endpoints: etcd.endpoints, namespace });
+  },
+  cleanUp: async () => {
+    await killAll(children);
+    await Promise.all([locks?.close(), replica?.close()]);
+  },
 });
 
 /** How an etcdctl process ended. */
@@ -73,7 +57,7 @@ interface EtcdctlLock {
  * holds the lock and holds until SIGTERM or SIGINT.
  */
 function etcdctlLock(name: string): EtcdctlLock {
-  const child = spawn('etcdctl', ['--endpoints', etcd.endpoints.join(','), 'lock', name], {
+  const child = spawn('etcdctl', ['--endpoints', store.etcd.endpoints.join(','), 'lock', name], {
     env: { ...process.env, ETCDCTL_API: '3' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -115,12 +99,12 @@ function etcdctlLock(name: string): EtcdctlLock {
 
 /** The keys under a lock's etcd prefix (`<namespace><encoded name>/`), held or queued. */
 async function keysUnder(prefix: string): Promise<string[]> {
-  return inspector.getAll().prefix(prefix).keys();
+  return store.inspector.getAll().prefix(prefix).keys();
 }
 
 /** The create revision of a key, which is a zzlock grant's fencing token. */
 async function createRevision(key: string): Promise<bigint> {
-  const { kvs } = await inspector.get(key).exec();
+  const { kvs } = await store.inspector.get(key).exec();
   assert.equal(kvs.length, 1, `${key} exists`);
   return BigInt(kvs[0].create_revision);
 }
