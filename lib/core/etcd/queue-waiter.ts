@@ -127,7 +127,8 @@ export async function waitForTurn(turn: Turn): Promise<boolean> {
         recheckMs = Math.min(recheckMs * 2, ZZLOCK_DEFAULTS.waiterRecheckMaxMs);
         // Nothing heard: a quiet queue, or a stream stuck on a frozen member. A cheap check first;
         // only a change (or a failed check) costs the full read, which sorts the queue.
-        mustRead = !(await stillBlockedNow(turn, blockers));
+        // Never clears a read that a resync asked for while the check was in flight.
+        if (!(await stillBlockedNow(turn, blockers))) mustRead = true;
       }
     }
   } finally {
