@@ -16,6 +16,7 @@ import {
   type Leader,
   type LockClient,
 } from '../../lib/core/index.js';
+import { tracked } from '../support/tracked.js';
 import { waitFor } from '../support/wait-for.js';
 
 /** What the contract needs from a client: LockClient and LockManager both fit. */
@@ -34,16 +35,6 @@ export interface ElectionStore {
   openStandalone(): Electors;
   /** Candidates queued in election `name`; undefined where the store has no keys to count. */
   candidatesOf(name: string): Promise<number | undefined>;
-}
-
-/** Tracks when a promise settles, to assert that it has not yet. */
-function tracked<T>(promise: Promise<T>): { promise: Promise<T>; settled: () => boolean } {
-  let done = false;
-  const settle = () => {
-    done = true;
-  };
-  promise.then(settle, settle);
-  return { promise, settled: () => done };
 }
 
 /** Collects what an observer tells, until stopped. */

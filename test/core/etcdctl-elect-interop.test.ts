@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { it } from 'node:test';
 import { LockClient, type Leader, type Leadership } from '../../lib/core/index.js';
-import { etcdForFile, killAll, waitFor } from '../support/index.js';
+import { etcdForFile, killAll, tracked, waitFor } from '../support/index.js';
 
 const namespace = 'interop-elect/';
 /** Bound of every wait of this file: generous, nothing here is a speed claim. */
@@ -79,16 +79,6 @@ function etcdctlElect(args: string[]): Etcdctl {
 /** The candidate keys of a zzlock election, as etcd holds them. */
 const candidates = (name: string) =>
   store.inspector.getAll().prefix(`${namespace}%election/${name}/`).keys();
-
-/** Tracks when a promise settles, to assert that it has not yet. */
-function tracked<T>(promise: Promise<T>): { promise: Promise<T>; settled: () => boolean } {
-  let done = false;
-  const settle = () => {
-    done = true;
-  };
-  promise.then(settle, settle);
-  return { promise, settled: () => done };
-}
 
 it('an etcdctl elect candidate and zzlock candidates are one election, one order by revision', async () => {
   const go1 = etcdctlElect(['interop-elect/%election/ingest', 'go-1']);

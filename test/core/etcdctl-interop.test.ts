@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { it } from 'node:test';
 import { LockClient, type LockHandle } from '../../lib/core/index.js';
-import { etcdForFile, killAll, waitFor } from '../support/index.js';
+import { etcdForFile, killAll, tracked, waitFor } from '../support/index.js';
 
 const namespace = 'interop/';
 /** Bound of every wait of this file: generous, nothing here is a speed claim. */
@@ -107,16 +107,6 @@ async function createRevision(key: string): Promise<bigint> {
   const { kvs } = await store.inspector.get(key).exec();
   assert.equal(kvs.length, 1, `${key} exists`);
   return BigInt(kvs[0].create_revision);
-}
-
-/** Tracks when a promise settles, to assert that it has not yet. */
-function tracked<T>(promise: Promise<T>): { promise: Promise<T>; settled: () => boolean } {
-  let done = false;
-  const settle = () => {
-    done = true;
-  };
-  promise.then(settle, settle);
-  return { promise, settled: () => done };
 }
 
 it('zzlock waits for etcdctl: tryAcquire is null while etcdctl holds, acquire is granted after it released', async () => {

@@ -9,6 +9,7 @@
 export * from '../../support/local-etcd/index.js';
 export { startTcpProxy, type TcpProxy, type TcpProxyMode } from './tcp-proxy.js';
 export { waitFor } from './wait-for.js';
+export { tracked } from './tracked.js';
 export { leftovers } from './etcd-leftovers.js';
 export { etcdForFile, killAll, type EtcdForFile, type EtcdForFileHooks } from './etcd-for-file.js';
 export { createTestCertificates, type TestCertificates } from './test-certificates.js';

@@ -450,11 +450,10 @@ export class EtcdBackend implements LockBackend {
    */
   #agree(placed: PlacedKey, head: Blocker | undefined): void {
     const { rule, queue } = placed;
-    const other = head;
     // An election's keys carry proclaimed values, not permits: there is nothing to agree on.
     if (!rule.agreesOnPermits) return;
-    if (other === undefined || other.permits === rule.permits) return;
-    throw LockConfigError.permitsMismatch(queue.name, other.permits, rule.permits);
+    if (head === undefined || head.permits === rule.permits) return;
+    throw LockConfigError.permitsMismatch(queue.name, head.permits, rule.permits);
   }
 
   /** Takes a key name on `lease` for `queue`, under the prefix of `rule`'s keys. */

@@ -140,6 +140,11 @@ export function newestKeys(
   };
 }
 
+/** The oldest key of `range` (by create revision): a queue's head, or its oldest blocker. @internal */
+export function oldestKey(range: { key: Buffer; range_end: Buffer }): IRangeRequest {
+  return { ...newestKeys(range, 1), sort_order: 'Ascend' };
+}
+
 /**
  * The value of a queue key: the owner (`host:pid`, for people reading etcd), and for a semaphore
  * its permits, so that every holder of a name can check they agree. @internal

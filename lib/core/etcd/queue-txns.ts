@@ -1,7 +1,7 @@
 import type { Etcd3, ICompare, IKeyValue, IRangeRequest, ITxnResponse } from 'etcd3';
 import type { GrantMode, Leader } from '../lock-backend.js';
 import { electionPrefix, prefixRangeEnd, queuePrefix } from './etcd-keys.js';
-import { type GrantRule, newestKeys, permitsOf } from './grant-rule.js';
+import { type GrantRule, newestKeys, oldestKey, permitsOf } from './grant-rule.js';
 
 /**
  * The lock queue's etcd requests, built and decoded as plain data: no client, no I/O, so each is
@@ -68,7 +68,7 @@ export type Confirmed =
  * being refused, on its way out, and must not get others refused too).
  */
 function headRange(queue: Queue): IRangeRequest {
-  return { ...newestKeys({ key: queue.prefix, range_end: queue.end }, 1), sort_order: 'Ascend' };
+  return oldestKey({ key: queue.prefix, range_end: queue.end });
 }
 
 /** `key` exists with this create revision (`0`: does not exist). */
@@ -112,10 +112,7 @@ export function tryAcquireTxn(
   return {
     compare: [nothingBlocks],
     success: [{ request_put: { key, value, lease: leaseId } }],
-    failure: [
-      { request_range: { key } },
-      { request_range: { ...newestKeys(range, 1), sort_order: 'Ascend' } },
-    ],
+    failure: [{ request_range: { key } }, { request_range: oldestKey(range) }],
   };
 }
 
