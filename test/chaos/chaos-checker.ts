@@ -72,6 +72,7 @@ import {
   type LockSpec,
   type StoreOperation,
 } from './chaos-history.js';
+import { findStarvations, type Starvation } from './liveness.js';
 
 /** The timing promises a run is held to. */
 export interface ChaosLimits {
@@ -79,6 +80,11 @@ export interface ChaosLimits {
   readonly holderDeathToNextGrantMs: number;
   /** From a leader kill to the first grant of an acquisition started after the kill. */
   readonly leaderKillToGrantMs: number;
+  /**
+   * The longest a name may go ungranted while an acquirer (not paused) waits for it, and the
+   * longest the whole run may go without any grant (see liveness.ts).
+   */
+  readonly waitingWithoutGrantMs: number;
 }
 
 /**
@@ -209,6 +215,8 @@ export interface ChaosTotals {
   readonly acquireErrorsOutsideFaults: number;
   /** Longest time without any grant, from the first grant to the end, in ms. */
   readonly longestGrantGapMs: number;
+  /** Stretches in which a name went ungranted past the limit while acquirers waited. */
+  readonly starvations: number;
   /** Run length, in ms. */
   readonly durationMs: number;
 }
@@ -629,7 +637,6 @@ export function summarizeFault(
   limits: ChaosLimits,
 ): FaultSummary {
   const violations: string[] = [];
-  const ms = (value: number) => `${Math.round(value)} ms`;
   const held = fault.grantId === undefined ? undefined : grantById(history, fault.grantId);
   const lostInWindow = history.grants.filter(
     (grant) => grant.lostAt !== undefined && faultOf(grant.lostAt, history) === fault,
@@ -875,6 +882,23 @@ export function checkChaosHistory(history: ChaosHistory, limits: ChaosLimits): C
   );
   for (const grant of unended) violations.push(`grant never ended: ${describe(grant)}`);
   if (history.grants.length === 0) violations.push('no grant at all');
+  const starvations = findStarvations(history, limits.waitingWithoutGrantMs);
+  for (const starvation of starvations) violations.push(describeStarvation(starvation, history));
+  const timeouts = history.acquireErrors.filter((error) => error.code === 'ZZLOCK_TIMEOUT');
+  if (timeouts.length > 0) {
+    // No fault lasts a wait budget: an acquire that spent all of it was starved, whatever held it.
+    violations.push(
+      `${timeouts.length} acquires spent their whole wait budget (ZZLOCK_TIMEOUT), on ` +
+        [...new Set(timeouts.map((error) => error.name))].join(', '),
+    );
+  }
+  const firstGrantAt = Math.min(...history.grants.map((grant) => grant.grantedAt));
+  const longestGrantGapMs = longestGrantGap(history, firstGrantAt, history.endedAt);
+  if (longestGrantGapMs > limits.waitingWithoutGrantMs) {
+    violations.push(
+      `no grant of any lock for ${ms(longestGrantGapMs)} (limit ${ms(limits.waitingWithoutGrantMs)})`,
+    );
+  }
 
   const unexplainedBy = (rule: 'semaphore' | 'shared') =>
     overAdmissions.filter((o) => !o.explained && o.rule === rule).length;
@@ -908,11 +932,8 @@ export function checkChaosHistory(history: ChaosHistory, limits: ChaosLimits): C
       acquireErrorsOutsideFaults: history.acquireErrors.filter(
         (error) => faultOf(error.at, history) === undefined,
       ).length,
-      longestGrantGapMs: longestGrantGap(
-        history,
-        Math.min(...history.grants.map((grant) => grant.grantedAt)),
-        history.endedAt,
-      ),
+      longestGrantGapMs,
+      starvations: starvations.length,
       durationMs: history.endedAt - history.startedAt,
     },
   };
@@ -946,6 +967,7 @@ export function formatChaosReport(report: ChaosReport): string[] {
       `stale accepted ${t.staleAccepted}, lost updates ${t.lostUpdates}, ` +
       `fencing inversions ${t.fencingInversions}, accepted writes ${t.acceptedWrites}, ` +
       `longest time without any grant ${Math.round(t.longestGrantGapMs)} ms, ` +
+      `starved waits ${t.starvations}, ` +
       `failed acquires ${errors === '' ? 0 : errors} (${t.acquireErrorsOutsideFaults} outside faults)`,
     ...report.coverage.map((entry) => `[chaos] ${formatCoverage(entry)}`),
     ...report.violations.map((violation) => `[chaos] VIOLATION ${violation}`),
@@ -997,6 +1019,25 @@ function longestGrantGap(history: ChaosHistory, from: number, to: number): numbe
     previous = at;
   }
   return longest;
+}
+
+/** A duration for the run's lines. */
+function ms(value: number): string {
+  return `${Math.round(value)} ms`;
+}
+
+function describeStarvation(starvation: Starvation, history: ChaosHistory): string {
+  const fault = faultOf(starvation.from, history);
+  const failures = Object.entries(starvation.failures)
+    .map(([code, count]) => `${code} ${count}`)
+    .join(', ');
+  return (
+    `${starvation.name}: a waiter went ${ms(starvation.gapMs)} without a grant (the name's last ` +
+    `grant before was ${ms(starvation.from - history.startedAt)} into the run, ` +
+    `(${fault === undefined ? 'no fault' : `during ${fault.kind} on ${fault.target}`}) while ` +
+    `${starvation.waiters.length} workers waited (${starvation.waiters.join(', ')})` +
+    (failures === '' ? '' : `; failed acquires ${failures}`)
+  );
 }
 
 function countBy<K extends string>(keys: readonly K[]): Partial<Record<K, number>> {

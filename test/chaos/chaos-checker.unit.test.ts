@@ -1,7 +1,8 @@
 // The chaos checker's rules for semaphores and shared locks, on crafted histories: over-admissions
 // (a third holder of a 2-permit semaphore, a writer with a reader), the overlaps a lost signal
 // explains, the coverage that keeps a run from passing vacuously, fencing order by rule, the next
-// grant a dead holder's key blocked, and the store's rule for readers. No etcd.
+// grant a dead holder's key blocked, the store's rule for readers, and the liveness rule (no name
+// ungranted for long while someone waits for it). No etcd.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
@@ -23,11 +24,16 @@ import {
   formatChaosReport,
   ruleCoverage,
 } from './chaos-checker.js';
+import { findStarvations } from './liveness.js';
 
 const POOL: LockSpec = { name: 'pool', rule: 'semaphore', permits: 2 };
 const CATALOG: LockSpec = { name: 'catalog', rule: 'shared', permits: 1 };
 const ACCT: LockSpec = { name: 'acct-0', rule: 'exclusive', permits: 1 };
-const LIMITS = { holderDeathToNextGrantMs: 6000, leaderKillToGrantMs: 3000 };
+const LIMITS = {
+  holderDeathToNextGrantMs: 6000,
+  leaderKillToGrantMs: 3000,
+  waitingWithoutGrantMs: 12_000,
+};
 
 let tokens = 100n;
 /** A grant of `name` by `worker` believed held over [from, to), in `mode`. */
@@ -392,5 +398,71 @@ describe('chaos checker: the store’s rule for readers', () => {
       new Map(),
     );
     assert.equal(rejected.wronglyRejected.length, 1);
+  });
+});
+
+describe('chaos checker: liveness', () => {
+  const long = { startedAt: 0, endedAt: 40_000 };
+  /** Grants of acct-0 every 100 ms over [from, to): a lock that keeps moving. */
+  function steady(from: number, to: number): GrantRecord[] {
+    const grants: GrantRecord[] = [];
+    for (let at = from; at < to; at += 100) {
+      grants.push(grant(`w5.1#${at}`, 'acct-0', 'exclusive', at, at + 20));
+    }
+    return grants;
+  }
+
+  it('a name ungranted past the limit while others wait is a violation, naming its waiters', () => {
+    // pool is granted at 1000, then not again until 30 000 while w1 and w2 wait from 2000.
+    const grants = [
+      grant('w3.1#1', 'pool', 'semaphore', 1000, 1100),
+      grant('w1.1#1', 'pool', 'semaphore', 30_000, 30_100, { requestedAt: 2000 }),
+      ...steady(1000, 39_000),
+    ];
+    const h = history(grants, {
+      ...long,
+      acquireErrors: [
+        { worker: 'w2.1', code: 'ZZLOCK_TIMEOUT', name: 'pool', requestedAt: 2000, at: 32_000 },
+      ],
+    });
+    const starved = findStarvations(h, 12_000);
+    assert.equal(starved.length, 1);
+    assert.equal(starved[0].name, 'pool');
+    assert.equal(starved[0].from, 1000);
+    assert.equal(starved[0].gapMs, 28_000);
+    assert.deepEqual(starved[0].waiters, ['w1.1', 'w2.1']);
+    const report = checkChaosHistory(h, LIMITS);
+    assert.ok(
+      report.violations.some((v) => v.startsWith('pool: a waiter went 28000 ms without a grant')),
+    );
+    assert.ok(report.violations.some((v) => v.startsWith('1 acquires spent their whole wait')));
+    assert.equal(report.totals.starvations, 1);
+  });
+
+  it('a waiter paused by SIGSTOP is not starved by the time it was stopped', () => {
+    const grants = [
+      grant('w3.1#1', 'acct-0', 'exclusive', 1000, 1100),
+      grant('w1.1#1', 'acct-0', 'exclusive', 15_000, 15_100, { requestedAt: 1050 }),
+    ];
+    const pauses: PauseRecord[] = [{ worker: 'w1.1', from: 2000, to: 9000 }];
+    assert.deepEqual(findStarvations(history(grants, { pauses }), 12_000), []);
+    assert.equal(findStarvations(history(grants), 12_000).length, 1);
+  });
+
+  it('no grant of any lock for longer than the limit is a violation', () => {
+    const grants = [...steady(1000, 5000), ...steady(25_000, 39_000)];
+    const report = checkChaosHistory(history(grants, long), LIMITS);
+    assert.ok(report.violations.some((v) => v.startsWith('no grant of any lock for 20100 ms')));
+  });
+
+  it('waits granted within the limit, however many, are no violation', () => {
+    const grants = [
+      ...steady(1000, 39_000),
+      grant('w1.1#1', 'pool', 'semaphore', 11_000, 11_100, { requestedAt: 1000 }),
+      ...covered(),
+    ];
+    const report = checkChaosHistory(history(grants, long), LIMITS);
+    assert.deepEqual(findStarvations(history(grants, long), 12_000), []);
+    assert.equal(report.violations.filter((v) => v.includes('without a grant')).length, 0);
   });
 });

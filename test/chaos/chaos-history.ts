@@ -173,6 +173,10 @@ export interface AcquireErrorRecord {
   readonly worker: string;
   /** The error's `code` (e.g. `ZZLOCK_STORE_UNAVAILABLE`). */
   readonly code: string;
+  /** The lock it asked for. */
+  readonly name: string;
+  /** When the acquirer called `acquire()`. */
+  readonly requestedAt: number;
   /** When it failed. */
   readonly at: number;
 }

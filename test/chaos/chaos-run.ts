@@ -80,6 +80,12 @@ export interface ChaosRunOptions {
    */
   writerShare?: number;
   /**
+   * Write the history and keep the etcd members' logs even when the run passes (they are always
+   * kept when it fails): for studying a run's timeline.
+   * @default false
+   */
+  keepRecords?: boolean;
+  /**
    * Lease TTL of every lock, in seconds. 5 s is above a leader election (1–2 s with etcd's
    * default 1 s election timeout) plus a keepalive interval (TTL/3) plus the lost margin (TTL/10),
    * so a member or leader failure costs no held lock; with TTL ≤ 3 s an election can make a holder
@@ -190,6 +196,8 @@ export async function runChaos(options: ChaosRunOptions = {}): Promise<ChaosRunR
   const limits: ChaosLimits = {
     holderDeathToNextGrantMs: ttl * 1000 + 1000,
     leaderKillToGrantMs: 3000,
+    // Two holder deaths' worth: more than any one fault can explain, far less than a wait budget.
+    waitingWithoutGrantMs: 2 * (ttl * 1000 + 1000),
   };
   let cluster: EtcdCluster | undefined;
   let store: FencingStore | undefined;
@@ -309,7 +317,7 @@ export async function runChaos(options: ChaosRunOptions = {}): Promise<ChaosRunR
       );
     }
     const lines = formatChaosReport(report);
-    if (report.violations.length > 0) {
+    if (report.violations.length > 0 || options.keepRecords === true) {
       const file = join(tmpdir(), `zzlock-chaos-history-${process.pid}-${Date.now()}.json`);
       writeFileSync(file, JSON.stringify(history, jsonReplacer, 1));
       lines.push(`[chaos] history written to ${file}`);

@@ -153,7 +153,7 @@ async function acquirer(): Promise<void> {
     } catch (error) {
       if (stopping) return;
       const code = error instanceof ZZLockError ? error.code : String(error);
-      send({ type: 'acquireError', code, at: chaosClockMs() });
+      send({ type: 'acquireError', code, name, requestedAt, at: chaosClockMs() });
       await delay(50 + random(100));
       continue;
     }

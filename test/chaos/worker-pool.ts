@@ -299,7 +299,13 @@ export class WorkerPool {
         this.storeErrors.push({ worker: worker.id, operation: message.operation, at: message.at });
         break;
       case 'acquireError':
-        this.acquireErrors.push({ worker: worker.id, code: message.code, at: message.at });
+        this.acquireErrors.push({
+          worker: worker.id,
+          code: message.code,
+          name: message.name,
+          requestedAt: message.requestedAt,
+          at: message.at,
+        });
         break;
       default:
         break;

@@ -29,7 +29,7 @@ export type OrchestratorMessage =
  *   tells the handle's `mode` and `permits` and what the worker `asked` for.
  * - `holding`: a `hold` caught this grant, after its first operation.
  * - `write`: what became of the held grant's last operation after `proceed`.
- * - `acquireError`: an `acquire()` failed with this error code.
+ * - `acquireError`: an `acquire()` of `name`, called at `requestedAt`, failed with this error code.
  * - `storeError`: a call of the lock client to etcd failed (its `observe()` hook), by operation.
  * - `stopped`: closed cleanly.
  * @example
@@ -52,7 +52,7 @@ export type WorkerMessage =
   | { type: 'released'; id: string; at: number }
   | { type: 'holding'; id: string }
   | { type: 'write'; id: string; outcome: HeldOutcome }
-  | { type: 'acquireError'; code: string; at: number }
+  | { type: 'acquireError'; code: string; name: string; requestedAt: number; at: number }
   | { type: 'storeError'; operation: string; at: number }
   | { type: 'stopped' };
 
