@@ -3,7 +3,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Etcd3 } from 'etcd3';
 
 import {
   leftovers,
@@ -33,6 +32,7 @@ import {
   type ChaosReport,
 } from './chaos-checker.js';
 import { startFencingStore, type FencingStore } from './fencing-store.js';
+import { describeQueues, watchForStalls } from './stall-snapshot.js';
 import { WorkerPool } from './worker-pool.js';
 
 /**
@@ -211,6 +211,7 @@ export async function runChaos(options: ChaosRunOptions = {}): Promise<ChaosRunR
   // The members' info logs: kept when the run fails, to show what Raft did around a fault.
   const etcdLogDir = await mkdtemp(join(tmpdir(), 'zzlock-chaos-etcd-logs-'));
   let keepEtcdLogs = false;
+  let stopStallWatch = () => {};
   try {
     cluster = await startEtcdCluster({
       members: 3,
@@ -254,6 +255,18 @@ export async function runChaos(options: ChaosRunOptions = {}): Promise<ChaosRunR
       notePids,
     );
     const stopAt = startedAt + (options.durationMs ?? 0);
+    const runningPool = pool;
+    stopStallWatch = watchForStalls(
+      {
+        grants: () => runningPool.grantList(),
+        workers: () => runningPool.describe(),
+        endpoints: cluster.endpoints,
+        namespace: NAMESPACE,
+        log,
+        startedAt,
+      },
+      limits.holderDeathToNextGrantMs,
+    );
     try {
       do {
         for (const kind of FAULT_KINDS) {
@@ -276,7 +289,8 @@ export async function runChaos(options: ChaosRunOptions = {}): Promise<ChaosRunR
     } catch (error) {
       log(`[chaos] the run stalled: ${String(error)}`);
       for (const line of pool.describe()) log(`[chaos]   ${line}`);
-      for (const line of await describeQueues(cluster.endpoints)) log(`[chaos]   ${line}`);
+      for (const line of await describeQueues(cluster.endpoints, NAMESPACE))
+        log(`[chaos]   ${line}`);
       log(`[chaos] etcd members' logs kept in ${etcdLogDir}`);
       keepEtcdLogs = true;
       throw error;
@@ -334,6 +348,7 @@ export async function runChaos(options: ChaosRunOptions = {}): Promise<ChaosRunR
       pids: [...etcdPids, ...pool.pids],
     };
   } finally {
+    stopStallWatch();
     await pool?.killAll();
     await Promise.all(proxies.map((proxy) => proxy.close()));
     await store?.close();
@@ -355,30 +370,6 @@ function jsonReplacer(_key: string, value: unknown): unknown {
 }
 
 /** The lock queues in etcd, oldest key first, with each key's owner (`host:pid`): for a stall. */
-async function describeQueues(endpoints: string[]): Promise<string[]> {
-  const client = new Etcd3({ hosts: endpoints });
-  try {
-    const response = await client.kv.range({
-      key: Buffer.from(NAMESPACE),
-      range_end: Buffer.from(prefixEnd(NAMESPACE)),
-      sort_target: 'Create',
-      sort_order: 'Ascend',
-    });
-    return response.kvs.map(
-      (kv) =>
-        `key ${kv.key.toString()} create ${kv.create_revision} lease ${BigInt(kv.lease).toString(16)} owner ${kv.value.toString()}`,
-    );
-  } catch (error) {
-    return [`queues unreadable: ${String(error)}`];
-  } finally {
-    client.close();
-  }
-}
-
-function prefixEnd(prefix: string): string {
-  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
-}
-
 /**
  * Where each holder fault starts in the list of lock names (exclusive names first, then the
  * semaphores, then the shared ones); each moves on by one name per fault, so that over as many
