@@ -59,7 +59,10 @@ export interface GrantRecord {
   readonly token: bigint;
   /** When the acquirer called `acquire()`. */
   readonly requestedAt: number;
-  /** When `acquire()` resolved. */
+  /**
+   * When the library granted it (its `acquired` event, in the acquirer's call chain), which
+   * `acquire()` resolving can follow by a whole pause when a SIGSTOP lands in between.
+   */
   readonly grantedAt: number;
   /** When the handle's lost signal fired, if it did. */
   lostAt?: number;

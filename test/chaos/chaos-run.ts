@@ -256,6 +256,21 @@ export async function runChaos(options: ChaosRunOptions = {}): Promise<ChaosRunR
     );
     const stopAt = startedAt + (options.durationMs ?? 0);
     const runningPool = pool;
+    const runningStore = store;
+    const historyUntil = (endedAt: number): ChaosHistory => ({
+      ttlSeconds: ttl,
+      locks,
+      grants: runningPool.grantList(),
+      operations: runningStore.operations(),
+      finalValues: runningStore.values(),
+      faults: injector.faults,
+      kills: runningPool.kills,
+      pauses: runningPool.pauses,
+      heldWrites: runningPool.heldWrites,
+      acquireErrors: runningPool.acquireErrors,
+      startedAt,
+      endedAt,
+    });
     stopStallWatch = watchForStalls(
       {
         grants: () => runningPool.grantList(),
@@ -310,20 +325,7 @@ export async function runChaos(options: ChaosRunOptions = {}): Promise<ChaosRunR
       ttl * 1000 + 5000,
     ).catch(() => undefined);
 
-    const history: ChaosHistory = {
-      ttlSeconds: ttl,
-      locks,
-      grants: pool.grantList(),
-      operations: store.operations(),
-      finalValues: store.values(),
-      faults: injector.faults,
-      kills: pool.kills,
-      pauses: pool.pauses,
-      heldWrites: pool.heldWrites,
-      acquireErrors: pool.acquireErrors,
-      startedAt,
-      endedAt,
-    };
+    const history = historyUntil(endedAt);
     const report = checkChaosHistory(history, limits);
     if (left.keys.length > 0 || left.leases.length > 0) {
       report.violations.push(
@@ -332,9 +334,7 @@ export async function runChaos(options: ChaosRunOptions = {}): Promise<ChaosRunR
     }
     const lines = formatChaosReport(report);
     if (report.violations.length > 0 || options.keepRecords === true) {
-      const file = join(tmpdir(), `zzlock-chaos-history-${process.pid}-${Date.now()}.json`);
-      writeFileSync(file, JSON.stringify(history, jsonReplacer, 1));
-      lines.push(`[chaos] history written to ${file}`);
+      lines.push(`[chaos] history written to ${writeHistory(history)}`);
       lines.push(`[chaos] etcd members' logs kept in ${etcdLogDir}`);
       keepEtcdLogs = true;
     }
@@ -355,6 +355,13 @@ export async function runChaos(options: ChaosRunOptions = {}): Promise<ChaosRunR
     await cluster?.stop();
     if (!keepEtcdLogs) await rm(etcdLogDir, { recursive: true, force: true });
   }
+}
+
+/** Writes a run's history as JSON in the temp dir; returns the file. */
+function writeHistory(history: ChaosHistory): string {
+  const file = join(tmpdir(), `zzlock-chaos-history-${process.pid}-${Date.now()}.json`);
+  writeFileSync(file, JSON.stringify(history, jsonReplacer, 1));
+  return file;
 }
 
 function describeSpec(spec: LockSpec): string {

@@ -15,6 +15,7 @@
 // It reports every grant (with the handle's mode), lost signal and release to the orchestrator
 // over IPC, and obeys its hold/proceed/stop commands (see worker-protocol.ts).
 // Config: JSON in CHAOS_WORKER (WorkerConfig).
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 
 import {
@@ -43,8 +44,20 @@ const locks = new LockClient({
   shutdownGraceMs: 1_000,
 });
 
+/**
+ * When the library granted the acquire running in this call chain: its `acquired` event, emitted
+ * in the acquirer's own call chain right after the grant. A SIGSTOP that lands between the grant
+ * and the moment `acquire()` resolves in our code must not move the grant to after the pause (it
+ * would look like a grant made after the lease ran out, and its token like an inversion).
+ */
+const grantMoment = new AsyncLocalStorage<{ grantedAt?: number }>();
+
 locks.observe({
   storeError: ({ operation }) => send({ type: 'storeError', operation, at: chaosClockMs() }),
+  acquired: () => {
+    const moment = grantMoment.getStore();
+    if (moment !== undefined) moment.grantedAt ??= chaosClockMs();
+  },
 });
 
 let hold: { name: string; blind: boolean } | undefined;
@@ -147,9 +160,10 @@ async function acquirer(): Promise<void> {
     const { spec, asked, options } = pick();
     const name = spec.name;
     const requestedAt = chaosClockMs();
+    const moment: { grantedAt?: number } = {};
     let lock: LockHandle;
     try {
-      lock = await locks.acquire(name, options);
+      lock = await grantMoment.run(moment, () => locks.acquire(name, options));
     } catch (error) {
       if (stopping) return;
       const code = error instanceof ZZLockError ? error.code : String(error);
@@ -157,7 +171,7 @@ async function acquirer(): Promise<void> {
       await delay(50 + random(100));
       continue;
     }
-    const grantedAt = chaosClockMs();
+    const grantedAt = moment.grantedAt ?? chaosClockMs();
     sequence += 1;
     const id = `${config.id}#${sequence}`;
     send({

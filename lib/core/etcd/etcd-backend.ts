@@ -21,6 +21,7 @@ import { queueKey } from './etcd-keys.js';
 import { type GrantRule, grantRuleOf } from './grant-rule.js';
 import { watchLeader } from './leader-watch.js';
 import { KeyJanitor, type DeleteJob } from './key-janitor.js';
+import { traceKey } from './key-trace.js';
 import { KeySlots } from './key-slots.js';
 import { probeMember } from './member-probe.js';
 import { type ActiveLease, LeaseSession } from './lease-session.js';
@@ -79,7 +80,8 @@ class PlacedKey {
   }
 
   /** The key is deleted (or was never written): its name may be reused. */
-  free(): void {
+  free(why: string): void {
+    traceKey(() => `free ${this.key.toString()} slot ${this.slot}: ${why}`);
     this.owner.slots.free(this.queue.name, this.slot);
   }
 }
@@ -205,12 +207,12 @@ export class EtcdBackend implements LockBackend {
     const job = this.#deleteJob('release', placed, held.fencingToken);
     try {
       await this.#deleteOnce(job);
-      placed.free();
+      placed.free(`released ${held.fencingToken}`);
     } catch (error) {
       if (error instanceof StoreRejectedError) return this.#refusedDelete(placed, error);
       this.#track(
         this.#janitor.remove({ ...job, operation: 'release retry' }, true).then((deleted) => {
-          if (deleted) placed.free();
+          if (deleted) placed.free(`release retried ${held.fencingToken}`);
         }),
       );
     }
@@ -235,7 +237,7 @@ export class EtcdBackend implements LockBackend {
     if (!response.succeeded) {
       // Our key is gone (deleted by hand, or with its lease): the leadership with it.
       held.markLost(new LockLostError(held.name, held.owner, 'its key was gone from etcd'));
-      if (this.#held.delete(held)) placed.free();
+      if (this.#held.delete(held)) placed.free('proclaim found it gone');
     }
     throw this.#lostReason(held);
   }
@@ -330,6 +332,11 @@ export class EtcdBackend implements LockBackend {
         const txn = tryOnly ? tryAcquireTxn : enqueueTxn;
         const request = txn(queue, rule, key, value, lease.id);
         response = await this.#settle(budget, retry, request, placed);
+        traceKey(
+          () =>
+            `written ${key.toString()} ${response.header.revision} succeeded ${response.succeeded} ` +
+            `own ${writtenRevision(response)}`,
+        );
         retry.succeeded();
       } catch (error) {
         // A lease lost just as we used it fails the put: take a fresh lease and try again.
@@ -359,7 +366,7 @@ export class EtcdBackend implements LockBackend {
     const revision = decodeTryAcquire(response);
     if (revision === null) {
       const written = writtenRevision(response); // a late txn of this name, behind a blocker
-      if (written === undefined) placed.free();
+      if (written === undefined) placed.free('try wrote nothing');
       else this.#cleanUp(placed, written);
       this.#agree(
         placed,
@@ -461,6 +468,7 @@ export class EtcdBackend implements LockBackend {
     const owner = this.#keysOf(lease);
     const slot = owner.slots.take(queue.name);
     const key = queueKey(rule.keyPrefix(queue.prefix), lease.hex, slot);
+    traceKey(() => `place ${key.toString()} slot ${slot}`);
     return new PlacedKey(queue, rule, key, owner, slot);
   }
 
@@ -478,6 +486,7 @@ export class EtcdBackend implements LockBackend {
     try {
       return await retry.explain(() => budget.race(txn));
     } catch (error) {
+      traceKey(() => `gave up ${placed.key.toString()}: ${String(error)}`);
       this.#track(this.#cleanUpAfter(txn, placed));
       throw error;
     }
@@ -495,22 +504,24 @@ export class EtcdBackend implements LockBackend {
     try {
       response = await txn;
     } catch (error) {
-      if (error instanceof StoreRejectedError) placed.free();
+      if (error instanceof StoreRejectedError) placed.free('acquire refused');
       else if (await this.#janitor.sweepUncertain(this.#deleteJob('cleanup', placed))) {
-        placed.free();
+        placed.free('uncertain acquire swept');
       }
       return;
     }
     const revision = writtenRevision(response);
-    if (revision === undefined) placed.free();
+    traceKey(() => `late answer ${placed.key.toString()}: written ${revision}`);
+    if (revision === undefined) placed.free('given-up acquire wrote nothing');
     else this.#cleanUp(placed, revision);
   }
 
   /** Deletes a key of ours that will not be granted, in the background; frees its name after. */
   #cleanUp(placed: PlacedKey, revision: bigint): void {
+    traceKey(() => `clean up ${placed.key.toString()} ${revision}`);
     this.#track(
       this.#janitor.remove(this.#deleteJob('cleanup', placed, revision)).then((deleted) => {
-        if (deleted) placed.free();
+        if (deleted) placed.free(`cleaned up ${revision}`);
       }),
     );
   }
@@ -539,6 +550,7 @@ export class EtcdBackend implements LockBackend {
   }
 
   #grant(placed: PlacedKey, revision: bigint, waited: boolean): EtcdGrant {
+    traceKey(() => `grant ${placed.key.toString()} ${revision}`);
     const grant = new EtcdGrant(placed, revision, waited);
     this.#held.add(grant);
     return grant;
