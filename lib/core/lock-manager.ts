@@ -441,6 +441,7 @@ export class LockManager {
         mode,
         waitedMs: performance.now() - startedAt,
         outcome: thrown instanceof ZZLockError ? thrown.code : 'ERROR',
+        error: thrown,
       });
       throw thrown;
     }
