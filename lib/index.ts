@@ -42,6 +42,7 @@ export {
 export {
   LockInterceptor,
   type LockedResponseBody,
+  type LockServerErrorResponseBody,
   type LockUnavailableResponseBody,
 } from './lock.interceptor.js';
 export {

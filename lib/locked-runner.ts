@@ -5,6 +5,7 @@ import {
   LockClientClosedError,
   LockConfigError,
   LockTimeoutError,
+  StoreUnavailableError,
   type LockHandle,
   type LockManager,
 } from './core/index.js';
@@ -256,7 +257,7 @@ export class LockedRunner {
   /** Logs (at debug) and reports a skipped `@Locked` method. */
   #reportSkipped(event: LockSkippedEvent): void {
     logger.debug(
-      `Skipped ${event.method}: lock "${event.name}" was ${event.reason === 'closed' ? 'closing' : event.reason}.`,
+      `Skipped ${event.method}: lock "${event.name}" ${SKIP_REASON_TEXT[event.reason]}.`,
     );
     this.#skipObservers.emit('skipped', event);
   }
@@ -296,9 +297,20 @@ function toObservable(result: unknown): Observable<unknown> {
   return of(result);
 }
 
+/** How the debug line of a skipped call says why. */
+const SKIP_REASON_TEXT: Record<LockSkippedEvent['reason'], string> = {
+  busy: 'was busy',
+  timeout: 'stayed busy past waitMs',
+  closed: 'was refused: the application is shutting down',
+  unavailable: 'could not be asked for: the lock store (etcd) is unavailable',
+};
+
 function skipReason(error: unknown): LockSkippedEvent['reason'] | undefined {
   if (error instanceof LockBusyError) return 'busy';
   if (error instanceof LockTimeoutError) return 'timeout';
   if (error instanceof LockClientClosedError) return 'closed';
+  // An outage is logged once by AcquisitionOutageLog: skipping keeps @nestjs/schedule from
+  // logging the error's stack at every tick.
+  if (error instanceof StoreUnavailableError) return 'unavailable';
   return undefined;
 }

@@ -20,7 +20,9 @@ import {
 /**
  * What a `@Locked` method does when its lock stays busy past `waitMs`: `'throw'` a
  * `LockBusyError` (`waitMs` 0) or `LockTimeoutError`, or `'skip'` the call (it resolves
- * `undefined`, is logged at debug and counted in `zzlock_skipped_total`).
+ * `undefined`, is logged at debug and counted in `zzlock_skipped_total`). `'skip'` also skips
+ * the call when etcd does not answer (`StoreUnavailableError`): the outage is logged once, when
+ * it starts and when it ends, not at every tick.
  *
  * `'skip'` is meant for cron jobs and other fire-and-forget work. On an HTTP route a skipped call
  * answers `200` (`201` for `@Post`) with an empty body, which a client takes for success: keep
@@ -172,7 +174,7 @@ type LockableMethod<Args extends unknown[]> = (...args: [...Args, ...never[]]) =
  *
  * On a route that `LockInterceptor` covers (the module registers it globally), a busy lock
  * answers `423 Locked` with `Retry-After`, and a lock refused because the application is shutting
- * down answers `503`. `onBusy: 'skip'` on a route answers 200/201 with an empty body: keep
+ * down or etcd does not answer answers `503` with `Retry-After`. `onBusy: 'skip'` on a route answers 200/201 with an empty body: keep
  * `'throw'` there.
  *
  * @param name The lock name, or a function of the method's arguments that returns it.

@@ -4,6 +4,7 @@ import {
   type LockClientOptions,
   type ResolvedClientOptions,
 } from './core/index.js';
+import { resolveOptionsWithoutEndpoints } from './core/validation.js';
 import { ZZLOCK_NEST_DEFAULTS } from './zzlock.constants.js';
 
 /**
@@ -60,7 +61,10 @@ export interface ZZLockMetricsOptions {
  * ZZLockModule.forRoot({ store: 'memory' }); // unit tests: no etcd
  */
 export interface ZZLockModuleOptions extends Omit<LockClientOptions, 'endpoints'> {
-  /** etcd client URLs, every member of the cluster. Required with `store: 'etcd'`. */
+  /**
+   * etcd client URLs, every member of the cluster. Required with `store: 'etcd'`; not read with
+   * `store: 'memory'` (absent, empty or any URLs: the memory store connects to nothing).
+   */
   endpoints?: LockClientOptions['endpoints'];
   /**
    * `'etcd'` (every replica shares the locks) or `'memory'` (one process; no endpoints needed).
@@ -107,9 +111,6 @@ export interface ResolvedZZLockOptions {
 /** Options of the module that the lock client does not have. */
 const MODULE_ONLY_KEYS = ['store', 'metrics'] as const;
 
-/** Stands in for endpoints while checking the other options of a memory store. */
-const UNUSED_ENDPOINT = 'http://127.0.0.1:2379';
-
 /**
  * Validates module options and applies defaults (the `ZZLOCK_OPTIONS` provider).
  * @throws LockConfigError naming the wrong option
@@ -127,11 +128,8 @@ export function resolveModuleOptions(options: ZZLockModuleOptions): ResolvedZZLo
   }
   let client: ResolvedClientOptions;
   if (store === 'memory') {
-    const endpoints = options.endpoints ?? UNUSED_ENDPOINT;
-    client = {
-      ...resolveClientOptions({ ...options, endpoints }, MODULE_ONLY_KEYS),
-      endpoints: [],
-    };
+    // Connects to nothing: endpoints (often the same config as production's, or empty) go unread.
+    client = resolveOptionsWithoutEndpoints(options, MODULE_ONLY_KEYS);
   } else {
     if (options.endpoints === undefined) {
       throw new LockConfigError(

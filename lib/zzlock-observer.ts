@@ -1,17 +1,18 @@
 import type { LockEventBase, LockObserver } from './core/index.js';
 
 /**
- * A `@Locked` method did not run because its lock stayed busy and it says `onBusy: 'skip'`.
+ * A `@Locked` method did not run because its lock stayed busy (or could not be asked for) and it
+ * says `onBusy: 'skip'`.
  *
  * @example
  * lockService.observe({ skipped: (e) => console.log(`${e.label} skipped (${e.reason})`) });
  */
 export interface LockSkippedEvent extends LockEventBase {
   /**
-   * Why: `busy` (held, `waitMs` 0), `timeout` (held past `waitMs`) or `closed` (the application is
-   * shutting down).
+   * Why: `busy` (held, `waitMs` 0), `timeout` (held past `waitMs`), `closed` (the application is
+   * shutting down) or `unavailable` (etcd did not answer: `StoreUnavailableError`).
    */
-  readonly reason: 'busy' | 'timeout' | 'closed';
+  readonly reason: 'busy' | 'timeout' | 'closed' | 'unavailable';
   /** The method that was skipped, as `Class.method`. */
   readonly method: string;
 }

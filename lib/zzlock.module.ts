@@ -1,5 +1,6 @@
 import { Module, type BeforeApplicationShutdown, type OnApplicationShutdown } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { AcquisitionOutageLog } from './acquisition-outage-log.js';
 import { ZZLockHealthIndicator } from './health/zzlock.health-indicator.js';
 import { createLockManager } from './lock-manager.factory.js';
 import { LockService } from './lock.service.js';
@@ -49,6 +50,7 @@ import { resolveModuleOptions } from './zzlock-module-options.js';
     LockedRunner,
     LockService,
     LockedExplorer,
+    AcquisitionOutageLog,
     ZZLockMetrics,
     ZZLockHealthIndicator,
   ],

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Installs what a fresh machine lacks before the demo or the tests run:
 // npm dependencies (npm ci) when node_modules is missing or stale, Debian's etcd-server when no
-// `etcd` binary is on PATH and Debian's etcd-client when no `etcdctl` is (the interop test drives
-// `etcdctl lock`); not with --no-etcd: the unit tier needs neither. Plain Node, no dependencies: it
-// runs before `npm ci`.
+// `etcd` binary is on PATH, Debian's etcd-client when no `etcdctl` is (the interop test drives
+// `etcdctl lock`) and Debian's docker-compose when no compose CLI is (the docker-compose.yml test
+// runs `docker-compose config`, offline, no Docker engine); not with --no-etcd: the unit tier needs
+// none of them. Plain Node, no dependencies: it runs before `npm ci`.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -26,20 +27,27 @@ if (!existsSync(installed) || statSync(installed).mtimeMs < statSync(lock).mtime
   run('npm', ['ci', '--no-audit', '--no-fund']);
 }
 
-// The binaries the etcd tier needs, and the Debian package of each (both 3.4.23 on bookworm).
+/** True when Docker's compose plugin answers (`docker compose`), which serves as well as v1. */
+function hasComposePlugin() {
+  return spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' }).status === 0;
+}
+
+// The binaries the etcd tier needs, and the Debian package of each (etcd 3.4.23 and compose 1.29.2
+// on bookworm; docker-compose without recommends brings no Docker engine).
 const etcdBinaries = [
   { binary: 'etcd', pkg: 'etcd-server' },
   { binary: 'etcdctl', pkg: 'etcd-client' },
+  { binary: 'docker-compose', pkg: 'docker-compose', present: hasComposePlugin },
 ];
 const missing = process.argv.includes('--no-etcd')
   ? []
-  : etcdBinaries.filter(({ binary }) => !onPath(binary));
+  : etcdBinaries.filter(({ binary, present }) => !onPath(binary) && !present?.());
 if (missing.length > 0) {
   const names = missing.map(({ binary }) => binary).join(' and ');
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!onPath('apt-get')) {
     console.error(
-      `[setup] ${names} missing and apt-get is not available: install etcd 3.4+ (etcd and etcdctl) and put both on PATH.`,
+      `[setup] ${names} missing and apt-get is not available: install etcd 3.4+ (etcd and etcdctl) and docker-compose (or Docker's compose plugin), and put them on PATH.`,
     );
     process.exit(1);
   }

@@ -4,7 +4,7 @@
  */
 export * from './errors/index.js';
 export { ZZLOCK_DEFAULTS, ZZLOCK_LIMITS } from './defaults.js';
-export type { LockHandle } from './lock-handle.js';
+export type { LockHandle, LockHandleJson } from './lock-handle.js';
 export type {
   AcquireOptions,
   TryAcquireOptions,

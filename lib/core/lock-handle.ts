@@ -28,6 +28,10 @@ export interface LockHandle extends AsyncDisposable {
    * Strictly increasing across grants of one name (etcd's create revision of the queue key), in
    * grant order, and unique also among holders of one semaphore or shared lock at once. Pass it
    * to the protected resource and reject writes that carry a smaller one.
+   *
+   * A `bigint` (etcd revisions are 64-bit): `JSON.stringify` throws on it, so a route returning
+   * `{ token: lock.fencingToken }` answers 500. Send `String(lock.fencingToken)` (what
+   * {@link LockHandle.toJSON} does), and `BigInt(text)` it back before comparing.
    */
   readonly fencingToken: bigint;
   /**
@@ -44,4 +48,31 @@ export interface LockHandle extends AsyncDisposable {
    * handle only lowers the hold count: the lock goes when the outermost hold is released.
    */
   release(): Promise<void>;
+  /**
+   * The handle as JSON shows it, so that a route can return it (`return { lock }`): what the lock
+   * is (name, mode, permits, fencing token as a decimal string), not its state in the call chain
+   * (`holdCount`, `released`, `signal`), which a route's answer is serialized too late to tell:
+   * after `@Locked` has released it.
+   * @example
+   * JSON.stringify(lock); // '{"name":"report","mode":"exclusive","permits":1,"fencingToken":"1042"}'
+   */
+  toJSON(): LockHandleJson;
+}
+
+/**
+ * What `JSON.stringify` makes of a {@link LockHandle}: what the lock is, with the fencing token as
+ * a decimal string (JSON has no 64-bit integers; `BigInt(json.fencingToken)` gives it back).
+ *
+ * @example
+ * { name: 'report', mode: 'exclusive', permits: 1, fencingToken: '1042' }
+ */
+export interface LockHandleJson {
+  /** The lock name. */
+  readonly name: string;
+  /** How the lock is held. */
+  readonly mode: LockMode;
+  /** Holders the lock admits at once. */
+  readonly permits: number;
+  /** The fencing token, in decimal. */
+  readonly fencingToken: string;
 }

@@ -10,7 +10,7 @@ import { LockNotHeldError } from './errors/lock-not-held.error.js';
 import { ZZLockError } from './errors/zzlock.error.js';
 import { storeOutageMessage, storeRecoveredMessage } from './errors/messages.js';
 import type { LockBackend, LockGrant, LockMode } from './lock-backend.js';
-import type { LockHandle } from './lock-handle.js';
+import type { LockHandle, LockHandleJson } from './lock-handle.js';
 import {
   ACQUIRE_OPTION_KEYS,
   TRY_ACQUIRE_OPTION_KEYS,
@@ -145,6 +145,15 @@ class ReentrantLockHandle implements LockHandle {
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.release();
+  }
+
+  toJSON(): LockHandleJson {
+    return {
+      name: this.name,
+      mode: this.mode,
+      permits: this.permits,
+      fencingToken: this.fencingToken.toString(),
+    };
   }
 }
 
@@ -432,6 +441,7 @@ export class LockManager {
         mode,
         waitedMs: performance.now() - startedAt,
         outcome: thrown instanceof ZZLockError ? thrown.code : 'ERROR',
+        error: thrown,
       });
       throw thrown;
     }

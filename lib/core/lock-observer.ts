@@ -33,6 +33,8 @@ export interface LockAcquireFailedEvent extends LockEventBase {
   readonly waitedMs: number;
   /** Why: `ZZLOCK_BUSY` for a busy try, the error code otherwise, `ERROR` for anything unexpected. */
   readonly outcome: ZZLockErrorCode | 'ERROR';
+  /** The error the acquisition failed with; absent for a try that found the lock busy. */
+  readonly error?: unknown;
 }
 
 /** A lock was released (outermost hold). */

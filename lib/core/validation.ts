@@ -173,19 +173,48 @@ export function resolveClientOptions(
   options: LockClientOptions,
   moreKnownKeys: readonly string[] = [],
 ): ResolvedClientOptions {
+  rejectBadShape(options, moreKnownKeys);
+  const endpoints = validateEndpoints(options.endpoints);
+  const settings = resolveSettings(options);
+  validateSchemes(endpoints, options.tls);
+  return { endpoints, ...settings };
+}
+
+/**
+ * {@link resolveClientOptions} for a store that connects to nothing (the memory store): every
+ * option is checked the same way except `endpoints`, which such a store never reads (absent,
+ * empty, or the URLs another environment uses are all fine), and which resolves to `[]`.
+ * @throws LockConfigError
+ * @example
+ * resolveOptionsWithoutEndpoints({ endpoints: [], ttl: 5 }, ['store']); // { endpoints: [], ttl: 5, … }
+ */
+export function resolveOptionsWithoutEndpoints(
+  options: Omit<LockClientOptions, 'endpoints'> & { endpoints?: unknown },
+  moreKnownKeys: readonly string[] = [],
+): ResolvedClientOptions {
+  rejectBadShape(options, moreKnownKeys);
+  return { endpoints: [], ...resolveSettings(options) };
+}
+
+/** Rejects options that are no object, or carry a key no option has. */
+function rejectBadShape(options: object, moreKnownKeys: readonly string[]): void {
   if (options === null || typeof options !== 'object') {
     throw new LockConfigError('options', 'options must be an object', options);
   }
   rejectUnknownKeys(options, [...CLIENT_OPTION_KEYS, ...moreKnownKeys], 'options');
-  const endpoints = typeof options.endpoints === 'string' ? [options.endpoints] : options.endpoints;
+}
+
+/** Checks `endpoints`: one URL or a non-empty list of http(s) URLs without credentials. */
+function validateEndpoints(given: LockClientOptions['endpoints']): string[] {
+  const endpoints: unknown = typeof given === 'string' ? [given] : given;
   if (!Array.isArray(endpoints) || endpoints.length === 0) {
     throw new LockConfigError(
       'endpoints',
       'give at least one etcd URL such as http://127.0.0.1:2379',
-      options.endpoints,
+      given,
     );
   }
-  for (const endpoint of endpoints) {
+  for (const endpoint of endpoints as unknown[]) {
     if (typeof endpoint === 'string' && CREDENTIALS_IN_URL.test(endpoint)) {
       throw new LockConfigError(
         'endpoints',
@@ -201,6 +230,13 @@ export function resolveClientOptions(
       );
     }
   }
+  return [...(endpoints as string[])];
+}
+
+/** Every option but `endpoints`, checked and with its default. */
+function resolveSettings(
+  options: Omit<LockClientOptions, 'endpoints'>,
+): Omit<ResolvedClientOptions, 'endpoints'> {
   const namespace = options.namespace ?? ZZLOCK_DEFAULTS.namespace;
   if (
     typeof namespace !== 'string' ||
@@ -217,9 +253,7 @@ export function resolveClientOptions(
   }
   validateAuth(options.auth);
   validateTls(options.tls);
-  validateSchemes(endpoints as string[], options.tls);
   return {
-    endpoints: [...endpoints],
     namespace,
     ttl: validateTtl(options.ttl ?? ZZLOCK_DEFAULTS.ttl),
     waitMs: validateDurationMs(options.waitMs ?? ZZLOCK_DEFAULTS.acquireWaitMs, 'waitMs'),

@@ -283,7 +283,11 @@ describe('@Locked in a Nest application on etcd', () => {
     const busy = await fetch(`${base}/stream`);
     assert.equal(busy.status, 423, 'busy while another owner holds it');
     assert.equal(busy.headers.get('retry-after'), '1');
-    assert.equal(((await busy.json()) as { lock: string }).lock, 'stream');
+    assert.deepEqual(await busy.json(), {
+      statusCode: 423,
+      message: 'The resource is locked by another request; retry later.',
+      error: 'Locked',
+    });
     assert.equal(routes.subscribed, 1, 'the handler did not run');
   });
 

@@ -31,6 +31,7 @@ describe('public surface', () => {
       'ZZLOCK_INSTANCE_BINDING',
       'runLocked',
       'LockedRunner',
+      'AcquisitionOutageLog',
       'reportLockSkipped',
       'releaseLockAt',
       'ZZLockConfigurableModule',

@@ -149,3 +149,31 @@ export const observerErrorMessage = (hook: string, error: unknown): string =>
   `A lock observer's "${hook}" hook threw (${causeText(error).replace(/\s*\n\s*/g, ' ')}). ` +
   'zzlock ignored it and keeps calling the observer, and will not report this hook of this ' +
   'observer again: catch errors inside observer hooks.';
+
+/** @internal */
+export const acquisitionOutageMessage = (error: unknown): string =>
+  `Lock acquisitions fail: ${causeText(error).replace(/^\w+: /, '')} Until the store answers, ` +
+  "@Locked routes answer 503 with Retry-After and @Locked methods with onBusy: 'skip' (cron jobs) " +
+  'are skipped. (Logged once per outage; its end is logged too.)';
+
+/** @internal */
+export const acquisitionRecoveredMessage = (failures: number): string =>
+  `Lock acquisitions succeed again, after ${failures} failed with the lock store unavailable.`;
+
+/** @internal */
+export const routeLockErrorMessage = (name: string, code: string): string =>
+  `A route answered 500 Internal Server Error for a ${name} (${code}): a fault of the server's ` +
+  'configuration or of etcd, which the client cannot fix. Logged once per distinct error; the ' +
+  'error and its stack follow.';
+
+/**
+ * What an HTTP client is told by `LockInterceptor`: short, with no advice meant for the
+ * developer (that goes to the log and the README).
+ * @internal
+ */
+export const HTTP_ANSWER_MESSAGES = {
+  locked: 'The resource is locked by another request; retry later.',
+  shuttingDown: 'The server is shutting down; retry later.',
+  storeUnavailable: 'The service is temporarily unavailable; retry later.',
+  internal: 'Internal server error',
+} as const;
