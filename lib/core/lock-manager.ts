@@ -269,7 +269,8 @@ export class LockManager {
   async acquire(name: string, options: AcquireOptions = {}): Promise<LockHandle> {
     // `options` may be anything a caller passed (null too): #acquire rejects it as LockConfigError.
     const handle = await this.#acquire(name, options, options?.waitMs, 'acquire');
-    if (handle === null) throw new LockBusyError(name); // thrown inside already: for the type
+    // Never null: a busy acquire() throws inside its trace already. This narrows the type.
+    if (handle === null) throw new LockBusyError(name);
     return handle;
   }
 

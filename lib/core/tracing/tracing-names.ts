@@ -10,18 +10,21 @@
 export const ZZLOCK_TRACING = {
   /** The tracer's name and version: the package's (checked against package.json by a test). */
   scope: { name: 'zzlock', version: '0.1.0' },
+  /** Span names: constants. */
   spans: {
     /** From the call (acquire, tryAcquire, withLock, `@Locked`) to the grant or the failure. */
     acquire: 'zzlock.acquire',
     /** From the grant to the release: the active span in `withLock` and `@Locked` bodies. */
     hold: 'zzlock.hold',
   },
+  /** Span event names, on `zzlock.hold`. */
   events: {
     /** On a hold span: the lock was lost (its lease could not be renewed in time). */
     lost: 'zzlock.lock.lost',
     /** On every hold span of the process: a keepalive of a lease failed (the lock may follow). */
     keepaliveFailed: 'zzlock.lease.keepalive_failed',
   },
+  /** Attribute keys of the spans and their events. */
   attributes: {
     /** The call's bounded `label` (`@Locked`: the declared name or `label`), never the raw name. */
     label: 'zzlock.lock.label',
@@ -31,7 +34,7 @@ export const ZZLOCK_TRACING = {
     fencingToken: 'zzlock.lock.fencing_token',
     /** How the acquisition ended: `acquired`, `reentrant`, `busy`, `timeout`, `aborted`, … */
     outcome: 'zzlock.acquire.outcome',
-    /** From the call to the grant or the failure, in ms. */
+    /** The time waited, from the call to the grant or the failure, in ms. */
     waitMs: 'zzlock.acquire.wait_ms',
     /** True when the lock was held by someone else when asked for. */
     contended: 'zzlock.acquire.contended',
