@@ -26,6 +26,9 @@ export type {
   StoreMemberHealth,
 } from './lock-backend.js';
 export type * from './lock-observer.js';
+export type { LockAcquireOutcome } from './acquire-outcome.js';
+export { ZZLOCK_TRACING } from './tracing/tracing-names.js';
+export type { LockAcquireMessage } from './tracing/acquire-channel.js';
 export {
   LockManager,
   type LockManagerDefaults,

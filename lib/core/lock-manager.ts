@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { failureCode } from './acquire-outcome.js';
 import { createClosingController } from './closing-controller.js';
 import { ZZLOCK_DEFAULTS } from './defaults.js';
 import { Election } from './election.js';
@@ -7,7 +8,6 @@ import { LockAbortedError } from './errors/lock-aborted.error.js';
 import { LockBusyError } from './errors/lock-busy.error.js';
 import { LockConfigError } from './errors/lock-config.error.js';
 import { LockNotHeldError } from './errors/lock-not-held.error.js';
-import { ZZLockError } from './errors/zzlock.error.js';
 import { storeOutageMessage, storeRecoveredMessage } from './errors/messages.js';
 import type { LockBackend, LockGrant, LockMode } from './lock-backend.js';
 import type { LockHandle, LockHandleJson } from './lock-handle.js';
@@ -20,6 +20,12 @@ import {
 } from './lock-options.js';
 import type { LockObserver } from './lock-observer.js';
 import { ObserverSet, reportObserverErrorAsWarning, type EventOf } from './observer-set.js';
+import {
+  AcquireTrace,
+  openTelemetryLoading,
+  preloadOpenTelemetry,
+  type HoldTrace,
+} from './tracing/lock-tracing.js';
 import {
   rejectUnknownKeys,
   validateDurationMs,
@@ -78,8 +84,11 @@ export interface StoreOutageEvent {
   readonly message: string;
 }
 
+/** The store operation that renews leases. */
+const KEEPALIVE = 'lease keepalive';
+
 /** Background operations whose outages are logged once (they report their recovery). */
-const OUTAGE_OPERATIONS: ReadonlySet<string> = new Set(['lease keepalive']);
+const OUTAGE_OPERATIONS: ReadonlySet<string> = new Set([KEEPALIVE]);
 
 /** Reports an outage change as one Node warning: the core has no logger. */
 const reportOutageAsWarning = (event: StoreOutageEvent): void =>
@@ -97,6 +106,8 @@ class HeldLock {
     readonly permits: number,
     /** The rule asked for (and granted): a lock's, never an election's. */
     readonly mode: LockMode,
+    /** Its `zzlock.hold` span, if traced. */
+    readonly trace: HoldTrace,
   ) {}
 
   get name(): string {
@@ -215,6 +226,7 @@ export class LockManager {
   ) {
     this.#observers = new ObserverSet(hooks.onObserverError ?? reportObserverErrorAsWarning);
     this.#onStoreOutage = hooks.onStoreOutage ?? reportOutageAsWarning;
+    preloadOpenTelemetry();
   }
 
   /**
@@ -228,6 +240,8 @@ export class LockManager {
   /** Reports a store failure to the observers (backends call this). */
   reportStoreError(operation: string, error: unknown): void {
     this.#emit('storeError', { operation, error });
+    // Which lease failed is not told, so every hold of this process gets the event.
+    if (operation === KEEPALIVE) for (const held of this.#held) held.trace.keepaliveFailed(error);
     if (!OUTAGE_OPERATIONS.has(operation)) return;
     const failures = this.#outages.get(operation) ?? 0;
     this.#outages.set(operation, failures + 1);
@@ -264,6 +278,7 @@ export class LockManager {
   async acquire(name: string, options: AcquireOptions = {}): Promise<LockHandle> {
     // `options` may be anything a caller passed (null too): #acquire rejects it as LockConfigError.
     const handle = await this.#acquire(name, options, options?.waitMs, 'acquire');
+    // Never null: a busy acquire() throws inside its trace already. This narrows the type.
     if (handle === null) throw new LockBusyError(name);
     return handle;
   }
@@ -296,7 +311,9 @@ export class LockManager {
 
   /**
    * Runs `fn` in a call chain that counts as holding `lock`, so nested acquisitions of the same
-   * name are re-entrant and {@link current} finds it. The caller keeps ownership of `lock`.
+   * name are re-entrant and {@link current} finds it, with the lock's `zzlock.hold` span active
+   * (OpenTelemetry), so spans started in `fn` are its children. The caller keeps ownership of
+   * `lock`.
    */
   runHolding<T>(lock: LockHandle, fn: () => T): T {
     const entry = this.#scope.getStore()?.get(lock.name);
@@ -304,7 +321,7 @@ export class LockManager {
     if (held === undefined || entry?.held === held) return fn();
     const scope = new Map(this.#scope.getStore());
     scope.set(lock.name, { held, handle: lock });
-    return this.#scope.run(scope, fn);
+    return this.#scope.run(scope, () => held.trace.run(fn));
   }
 
   /**
@@ -374,6 +391,8 @@ export class LockManager {
       clearTimeout(timer);
     }
     await this.backend.close();
+    // The backend has given up the locks still held: their hold spans end here.
+    for (const held of this.#held) held.trace.end();
   }
 
   async #acquire(
@@ -397,9 +416,23 @@ export class LockManager {
     const waitMs = validateDurationMs(waitMsOption ?? this.defaults.waitMs, 'waitMs');
     const signal = validateSignal(options.signal);
     const rule = validateLockMode(options.permits, options.shared);
-    const { mode, permits } = rule;
     const label = options.label ?? ZZLOCK_DEFAULTS.label;
-    const startedAt = performance.now();
+    const loading = openTelemetryLoading(); // the first acquisitions of the process, if any
+    if (loading !== undefined) await loading;
+    const trace = new AcquireTrace({ name, label, mode: rule.mode, call, waitMs });
+    return trace.run(() => this.#acquireTraced(rule, ttl, signal, trace));
+  }
+
+  /** The acquisition of `trace.message`, its input validated. */
+  async #acquireTraced(
+    rule: LockModeRequest,
+    ttl: number,
+    signal: AbortSignal | undefined,
+    trace: AcquireTrace,
+  ): Promise<LockHandle | null> {
+    const { name, label, waitMs } = trace.message;
+    const { mode, permits } = rule;
+    const startedAt = trace.startedAt;
 
     const entry = this.#scope.getStore()?.get(name);
     if (entry !== undefined && entry.held.holds > 0) {
@@ -407,6 +440,7 @@ export class LockManager {
       if (refused !== undefined) throw refused;
       if (entry.held.grant.lost.aborted) throw entry.held.grant.lost.reason;
       entry.held.holds += 1;
+      trace.reentrant();
       this.#emit('acquired', {
         name,
         label,
@@ -440,7 +474,7 @@ export class LockManager {
         label,
         mode,
         waitedMs: performance.now() - startedAt,
-        outcome: thrown instanceof ZZLockError ? thrown.code : 'ERROR',
+        outcome: failureCode(thrown),
         error: thrown,
       });
       throw thrown;
@@ -448,14 +482,20 @@ export class LockManager {
     const waitedMs = performance.now() - startedAt;
     if (grant === null) {
       this.#emit('acquireFailed', { name, label, mode, waitedMs, outcome: 'ZZLOCK_BUSY' });
+      // acquire() with no wait fails in its trace; a try's busy is an outcome, not an error.
+      if (trace.message.call === 'acquire') throw new LockBusyError(name);
+      trace.busy();
       return null;
     }
-    const held = new HeldLock(grant, label, permits, mode);
+    const held = new HeldLock(grant, label, permits, mode, trace.granted(grant));
     this.#held.add(held);
     // Events of a grant tell the rule it was granted under, so acquired and released always meet.
     grant.lost.addEventListener(
       'abort',
-      () => this.#emit('lost', { name, label, mode: held.mode }),
+      () => {
+        held.trace.lost(grant.lost.reason);
+        this.#emit('lost', { name, label, mode: held.mode });
+      },
       { once: true },
     );
     this.#emit('acquired', {
@@ -480,9 +520,14 @@ export class LockManager {
 
   #releaseHeld(held: HeldLock): Promise<void> {
     held.releasing ??= (async () => {
+      let failure: unknown;
       try {
         await this.backend.release(held.grant);
+      } catch (error) {
+        failure = error;
+        throw error;
       } finally {
+        held.trace.end(failure);
         this.#held.delete(held);
         this.#emit('released', {
           name: held.name,

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { failedOutcome } from '../core/acquire-outcome.js';
 import { LockConfigError, type LockAcquireFailedEvent } from '../core/index.js';
 import { LockService } from '../lock.service.js';
 import { ZZLOCK_NEST_DEFAULTS, ZZLOCK_OPTIONS } from '../zzlock.constants.js';
@@ -38,7 +39,7 @@ export const ZZLOCK_METRIC_NAMES = {
 
 /** The outcome label of a failed acquisition: the error code without its prefix, lower case. */
 function outcomeOf(event: LockAcquireFailedEvent): string {
-  return event.outcome.replace(/^ZZLOCK_/, '').toLowerCase();
+  return failedOutcome(event.outcome);
 }
 
 /**
