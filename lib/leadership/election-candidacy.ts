@@ -174,7 +174,7 @@ export class ElectionCandidacy {
       context.logger.warn(
         `@OnLeadership or @LeaderOnly calls of "${this.name}" still run ${context.ttl} s after ` +
           'their leadership ended: stop them when the leadership signal aborts. This replica ' +
-          'campaigns again once they have ended.',
+          'campaigns again (or, shutting down, resigns) once they have ended.',
       );
     }, context.ttl * 1000);
     try {
