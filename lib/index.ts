@@ -1,7 +1,7 @@
 /**
  * zzlock: distributed locks for NestJS services, backed by etcd v3. The framework-free core
  * (`LockClient`, `LockManager`, errors) and the Nest surface (`ZZLockModule`, `LockService`,
- * `@Locked`, `LockInterceptor`, `ZZLockHealthIndicator`, metrics).
+ * `@Locked`, `@LeaderOnly`, `@OnLeadership`, `LockInterceptor`, `ZZLockHealthIndicator`, metrics).
  *
  * Everything public is exported here and nothing else: the module's internals (its explorer, its
  * factories, `@Locked`'s runner) are not part of the API.
@@ -9,15 +9,19 @@
  */
 export * from './core/index.js';
 export {
+  ZZLOCK_LEADER_ONLY_METADATA,
   ZZLOCK_LOCKED_METADATA,
   ZZLOCK_MANAGER,
   ZZLOCK_MODULE_OPTIONS,
   ZZLOCK_NEST_DEFAULTS,
+  ZZLOCK_ON_LEADERSHIP_METADATA,
   ZZLOCK_OPTIONS,
 } from './zzlock.constants.js';
 export type {
+  ResolvedZZLockElectionOptions,
   ResolvedZZLockMetricsOptions,
   ResolvedZZLockOptions,
+  ZZLockElectionOptions,
   ZZLockMetricsOptions,
   ZZLockMetricsRegistry,
   ZZLockModuleOptions,
@@ -31,7 +35,13 @@ export type {
 } from './zzlock.module-definition.js';
 export { ZZLockModule } from './zzlock.module.js';
 export { LockService } from './lock.service.js';
-export type { LockSkippedEvent, ZZLockObserver } from './zzlock-observer.js';
+export type {
+  LeaderOnlySkippedEvent,
+  LeadershipChange,
+  LeadershipChangeEvent,
+  LockSkippedEvent,
+  ZZLockObserver,
+} from './zzlock-observer.js';
 export {
   Locked,
   type LockedBusyPolicy,
@@ -39,6 +49,8 @@ export {
   type LockedName,
   type LockedOptions,
 } from './locked.decorator.js';
+export { LeaderOnly, type LeaderOnlyMetadata } from './leadership/leader-only.decorator.js';
+export { OnLeadership, type OnLeadershipMetadata } from './leadership/on-leadership.decorator.js';
 export {
   LockInterceptor,
   type LockedResponseBody,
@@ -48,6 +60,7 @@ export {
 export {
   ZZLockHealthIndicator,
   type EtcdMemberHealth,
+  type ZZLockElectionHealth,
   type ZZLockHealthCheckOptions,
   type ZZLockHealthDetails,
   type ZZLockHealthResult,

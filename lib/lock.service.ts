@@ -3,11 +3,13 @@ import {
   LockManager,
   type AcquireOptions,
   type Election,
+  type Leadership,
   type LeaseState,
   type LockHandle,
   type TryAcquireOptions,
   type WithLockOptions,
 } from './core/index.js';
+import { LeadershipRunner } from './leadership/leadership-runner.js';
 import { LockedRunner } from './locked-runner.js';
 import { ZZLOCK_MANAGER, ZZLOCK_OPTIONS } from './zzlock.constants.js';
 import type { ResolvedZZLockOptions, ZZLockStore } from './zzlock-module-options.js';
@@ -37,21 +39,26 @@ export class LockService {
   readonly #manager: LockManager;
   readonly #options: ResolvedZZLockOptions;
   readonly #runner: LockedRunner;
+  readonly #leadership: LeadershipRunner;
   #shuttingDown?: Promise<void>;
 
   /**
    * @param manager The application's lock manager (`ZZLOCK_MANAGER`).
    * @param options The validated module options (`ZZLOCK_OPTIONS`).
    * @param runner The runtime of this module's `@Locked` methods (internal).
+   * @param leadership The runtime of this module's `@LeaderOnly` and `@OnLeadership` methods
+   *   (internal).
    */
   constructor(
     @Inject(ZZLOCK_MANAGER) manager: LockManager,
     @Inject(ZZLOCK_OPTIONS) options: ResolvedZZLockOptions,
     runner: LockedRunner,
+    leadership: LeadershipRunner,
   ) {
     this.#manager = manager;
     this.#options = options;
     this.#runner = runner;
+    this.#leadership = leadership;
   }
 
   /**
@@ -105,8 +112,8 @@ export class LockService {
    * The leader election `name`: `campaign()` to lead (resolves once elected, with a
    * `Leadership`: its `term` is a fencing token, its `signal` aborts when leadership is lost),
    * `leader()` to ask who leads, `observe()` to follow every change. Shares the module's store
-   * and lease TTL; a lock and an election of one name never meet. (`@LeaderOnly` and
-   * `@OnLeadership` come next.)
+   * and lease TTL; a lock and an election of one name never meet. For the elections the module
+   * campaigns in by itself, see `@LeaderOnly`, `@OnLeadership` and {@link leadership}.
    * @throws LockConfigError for a bad name, before any network call
    * @example
    * const leadership = await lockService.election('ingest').campaign({ value: process.env.HOSTNAME ?? 'replica' });
@@ -116,6 +123,23 @@ export class LockService {
    */
   election(name: string): Election {
     return this.#manager.election(name);
+  }
+
+  /**
+   * This replica's leadership of an election that `@LeaderOnly` or `@OnLeadership` methods declare
+   * (the module campaigns for those), or `null` when it does not lead it now. Inside a
+   * `@LeaderOnly` method, its `term` is the fencing token to pass to what the method writes, and
+   * its `signal` aborts when the leadership ends (lost, or given up at shutdown).
+   * @example
+   * @Cron(CronExpression.EVERY_MINUTE)
+   * @LeaderOnly('settlement')
+   * async settle(): Promise<void> {
+   *   const leadership = this.locks.leadership('settlement');
+   *   if (leadership) await this.ledger.settle({ fence: leadership.term, signal: leadership.signal });
+   * }
+   */
+  leadership(election: string): Leadership | null {
+    return this.#leadership.leadership(election) ?? null;
   }
 
   /**
@@ -145,13 +169,17 @@ export class LockService {
   }
 
   /**
-   * Adds an observer of lock events (zzlock's metrics are one): the core's hooks plus `skipped`.
+   * Adds an observer of lock events (zzlock's metrics are one): the core's hooks plus `skipped`,
+   * `leadership` and `leaderOnlySkipped`.
    * @example
    * lockService.observe({ lost: (e) => alert(`lock ${e.name} lost`) });
+   * @example
+   * lockService.observe({ leadership: (e) => log(`${e.election}: ${e.change}`) });
    */
   observe(observer: ZZLockObserver): void {
     this.#manager.observe(observer);
     this.#runner.observe(observer);
+    this.#leadership.observe(observer);
   }
 
   /**
@@ -159,16 +187,26 @@ export class LockService {
    * `LockClientClosedError` (a route answers 503), while locks already held stay held until their
    * holders finish. `ZZLockModule` calls it in `beforeApplicationShutdown`, before Nest closes the
    * HTTP server, so requests queued for a lock do not keep the server open. Idempotent.
+   *
+   * It also starts stepping down from the elections of `@LeaderOnly` and `@OnLeadership`: their
+   * campaigns end, `@LeaderOnly` calls are skipped, the leadership `signal` of `@OnLeadership`
+   * methods aborts; once their calls have ended (within `shutdownGraceMs`) the module resigns, so
+   * the next replica leads at once. {@link shutdown} waits for that before it releases anything
+   * else.
    * @example
    * lockService.stopAcquiring(); // then: await lockService.shutdown();
    */
   stopAcquiring(): void {
+    void this.#leadership.stepDown();
     this.#manager.stopAcquiring();
   }
 
   /**
-   * Shuts zzlock down: stops new acquisitions, releases the locks kept by `minHoldMs`, lets running
-   * holders finish within `shutdownGraceMs`, deletes keys, revokes leases and closes the client.
+   * Shuts zzlock down: stops new acquisitions, steps down from its elections (waits for the calls
+   * of `@OnLeadership` and `@LeaderOnly` methods within `shutdownGraceMs`, then resigns, so the
+   * next replica leads before this one lets go of anything else), releases the locks kept by
+   * `minHoldMs`, lets running holders finish within `shutdownGraceMs`, deletes keys, revokes leases
+   * and closes the client.
    * `ZZLockModule` calls it in `onApplicationShutdown`; every call returns the same promise.
    *
    * Nest runs the shutdown hooks of your modules before those of `ZZLockModule` (a global module,
@@ -184,6 +222,7 @@ export class LockService {
   shutdown(): Promise<void> {
     this.#shuttingDown ??= (async () => {
       this.stopAcquiring();
+      await this.#leadership.stepDown();
       await this.#runner.releaseDeferred();
       await this.#manager.close();
     })();

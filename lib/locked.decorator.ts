@@ -11,11 +11,8 @@ import {
   type LockMode,
 } from './core/index.js';
 import type { LockedRunner } from './locked-runner.js';
-import {
-  ZZLOCK_INSTANCE_BINDING,
-  ZZLOCK_LOCKED_METADATA,
-  ZZLOCK_NEST_DEFAULTS,
-} from './zzlock.constants.js';
+import { boundRunners, methodName, wrapMethod } from './method-binding.js';
+import { ZZLOCK_LOCKED_METADATA, ZZLOCK_NEST_DEFAULTS } from './zzlock.constants.js';
 
 /**
  * What a `@Locked` method does when its lock stays busy past `waitMs`: `'throw'` a
@@ -217,14 +214,7 @@ export function Locked<Args extends unknown[] = []>(
     propertyKey: string | symbol,
     descriptor: TypedPropertyDescriptor<M>,
   ): TypedPropertyDescriptor<M> => {
-    const original: unknown = descriptor.value;
-    const method = `${describeTarget(target)}.${String(propertyKey)}`;
-    if (typeof target === 'function') {
-      throw new LockConfigError('@Locked', 'decorates instance methods, not static ones', method);
-    }
-    if (typeof original !== 'function') {
-      throw new LockConfigError('@Locked', 'decorates methods only', method);
-    }
+    const method = methodName(target, propertyKey);
     const metadata: LockedMetadata = {
       name: name as unknown as LockedName,
       label: options.label ?? (typeof name === 'string' ? name : method),
@@ -240,21 +230,24 @@ export function Locked<Args extends unknown[] = []>(
         Reflect.getMetadata('design:returntype', target, propertyKey),
       ),
     };
-    const wrapped = original as (this: unknown, ...args: unknown[]) => unknown;
-    const wrapper = function (this: unknown, ...args: unknown[]): unknown {
-      let runner: LockedRunner;
-      try {
-        runner = boundRunner(this, method);
-      } catch (error) {
-        return metadata.returnsObservable ? throwError(() => error) : Promise.reject(error);
-      }
-      return runner.run(metadata, this, args, wrapped);
-    };
-    for (const key of Reflect.getOwnMetadataKeys(original)) {
-      Reflect.defineMetadata(key, Reflect.getOwnMetadata(key, original), wrapper);
-    }
-    Object.defineProperty(wrapper, 'name', { value: original.name, configurable: true });
-    Reflect.defineMetadata(ZZLOCK_LOCKED_METADATA, metadata, wrapper);
+    const wrapper = wrapMethod(
+      '@Locked',
+      target,
+      propertyKey,
+      descriptor.value,
+      ZZLOCK_LOCKED_METADATA,
+      metadata,
+      (wrapped) =>
+        function (this: unknown, ...args: unknown[]): unknown {
+          let runner: LockedRunner;
+          try {
+            runner = boundRunners(this, '@Locked', method).locked;
+          } catch (error) {
+            return metadata.returnsObservable ? throwError(() => error) : Promise.reject(error);
+          }
+          return runner.run(metadata, this, args, wrapped);
+        },
+    );
     descriptor.value = wrapper as unknown as M;
     return descriptor;
   };
@@ -328,35 +321,8 @@ function validateLabel(label: unknown): void {
   }
 }
 
-function describeTarget(target: object): string {
-  if (typeof target === 'function') return target.name || 'anonymous';
-  return target.constructor?.name || 'anonymous';
-}
-
 function isObservableType(type: unknown): boolean {
   return (
     typeof type === 'function' && (type === Observable || type.prototype instanceof Observable)
   );
-}
-
-/**
- * The `@Locked` runner the explorer bound to `instance` (that of the ZZLockModule whose
- * LockService its module sees), or a LockConfigError that explains.
- */
-function boundRunner(instance: unknown, method: string): LockedRunner {
-  const runner =
-    instance !== null && (typeof instance === 'object' || typeof instance === 'function')
-      ? (instance as { [ZZLOCK_INSTANCE_BINDING]?: LockedRunner })[ZZLOCK_INSTANCE_BINDING]
-      : undefined;
-  if (runner === undefined) {
-    throw new LockConfigError(
-      '@Locked',
-      `${method}() ran on an instance that ZZLockModule has not bound to its LockService. ` +
-        'Import ZZLockModule.forRoot() in the application, make the class a controller or a ' +
-        'singleton provider (not request-scoped, not created with new), call it with its instance ' +
-        'as `this`, and not before the application has initialised',
-      method,
-    );
-  }
-  return runner;
 }

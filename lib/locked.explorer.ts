@@ -1,20 +1,39 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import type { Leadership } from './core/index.js';
+import type { LeaderOnlyMetadata } from './leadership/leader-only.decorator.js';
+import { LeadershipRunner } from './leadership/leadership-runner.js';
+import type { OnLeadershipMetadata } from './leadership/on-leadership.decorator.js';
 import { LockService } from './lock.service.js';
 import { LockedRunner } from './locked-runner.js';
-import { ZZLOCK_INSTANCE_BINDING, ZZLOCK_LOCKED_METADATA } from './zzlock.constants.js';
+import type { DecoratorRunners } from './method-binding.js';
+import {
+  ZZLOCK_INSTANCE_BINDING,
+  ZZLOCK_LEADER_ONLY_METADATA,
+  ZZLOCK_LOCKED_METADATA,
+  ZZLOCK_ON_LEADERSHIP_METADATA,
+} from './zzlock.constants.js';
 
 /** A controller or provider as DiscoveryService lists it. */
 type InstanceWrapper = ReturnType<DiscoveryService['getProviders']>[number];
 /** A Nest module as the container holds it (its host's type). */
 type NestModule = NonNullable<InstanceWrapper['host']>;
 
+/** A method with zzlock decorators, and what they record. */
+interface DecoratedMethod {
+  readonly name: string;
+  readonly leaderOnly?: LeaderOnlyMetadata;
+  readonly onLeadership?: OnLeadershipMetadata;
+}
+
 /**
- * Finds every controller and provider with `@Locked` methods when the module initialises and
- * binds the instance to the `@Locked` runner of a `ZZLockModule` (a hidden Symbol property), so
- * the decorator needs no global singleton and several applications can live in one process.
+ * The one explorer of zzlock's decorators: when the module initialises, it finds every controller
+ * and provider with `@Locked`, `@LeaderOnly` or `@OnLeadership` methods and binds the instance to
+ * the runners of a `ZZLockModule` (a hidden Symbol property), so the decorators need no global
+ * singleton and several applications can live in one process; it declares the elections of
+ * `@LeaderOnly` methods and hands the `@OnLeadership` methods to the module's leadership runner.
  *
- * Each instance is bound to the runner beside the `LockService` its own module would be injected
+ * Each instance is bound to the runners beside the `LockService` its own module would be injected
  * with (Nest's lookup: the module's providers, then its imports and what they re-export, global
  * modules last), so two `ZZLockModule.forRoot({ isGlobal: false })` in two feature modules each
  * lock their own module's methods. An instance whose module sees no `LockService` is bound to the
@@ -30,21 +49,26 @@ type NestModule = NonNullable<InstanceWrapper['host']>;
 @Injectable()
 export class LockedExplorer implements OnModuleInit {
   readonly #logger = new Logger('ZZLock');
+  readonly #runners: DecoratorRunners;
 
   /**
    * @param discovery Lists the application's controllers and providers.
    * @param scanner Lists their methods.
    * @param lockService This module's LockService: the instances whose module sees it are bound.
    * @param runner This module's `@Locked` runner, which bound instances run through.
+   * @param leadership This module's `@LeaderOnly` and `@OnLeadership` runner.
    */
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
     private readonly lockService: LockService,
-    private readonly runner: LockedRunner,
-  ) {}
+    runner: LockedRunner,
+    private readonly leadership: LeadershipRunner,
+  ) {
+    this.#runners = Object.freeze({ locked: runner, leadership });
+  }
 
-  /** Binds every instance with `@Locked` methods whose module sees this explorer's LockService. */
+  /** Binds every instance with zzlock decorators whose module sees this explorer's LockService. */
   onModuleInit(): void {
     const wrappers = [...this.discovery.getControllers(), ...this.discovery.getProviders()];
     for (const wrapper of wrappers) {
@@ -52,39 +76,51 @@ export class LockedExplorer implements OnModuleInit {
       if (instance === null || typeof instance !== 'object') continue;
       const prototype: unknown = Object.getPrototypeOf(instance);
       if (prototype === null || typeof prototype !== 'object') continue;
-      const locked = this.scanner
-        .getAllMethodNames(prototype)
-        .filter((name) => isLockedAnywhere(prototype, name));
-      if (locked.length === 0) continue;
+      const decorated = this.scanner.getAllMethodNames(prototype).flatMap((name) => {
+        const found = decoratedAnywhere(prototype, name);
+        return found === undefined ? [] : [found];
+      });
+      if (decorated.length === 0) continue;
+      const names = decorated.map(({ name }) => name).join(', ');
       const seen = wrapper.host === undefined ? undefined : lockServiceSeenBy(wrapper.host);
       if (seen !== undefined && seen !== this.lockService) continue; // its module's explorer binds it
       if (!wrapper.isDependencyTreeStatic()) {
         this.#logger.warn(
-          `Cannot bind @Locked methods of ${wrapper.name} (${locked.join(', ')}): it is not a ` +
-            'singleton (request-scoped or transient). Lock inside it with LockService instead.',
+          `Cannot bind @Locked, @LeaderOnly or @OnLeadership methods of ${wrapper.name} (${names}): ` +
+            'it is not a singleton (request-scoped or transient). Lock or campaign inside it with ' +
+            'LockService instead.',
         );
         continue;
       }
-      const bound = (instance as { [ZZLOCK_INSTANCE_BINDING]?: LockedRunner })[
+      const bound = (instance as { [ZZLOCK_INSTANCE_BINDING]?: DecoratorRunners })[
         ZZLOCK_INSTANCE_BINDING
       ];
-      if (bound === this.runner) continue;
+      if (bound === this.#runners) continue;
       if (bound !== undefined) {
         this.#logger.warn(
-          `@Locked methods of ${wrapper.name} (${locked.join(', ')}) stay bound to the LockService ` +
-            'of the ZZLockModule that found them first: its module imports no ZZLockModule and the ' +
-            'application has several. Use one ZZLockModule per application, or import the one ' +
-            `it should use into the module of ${wrapper.name}.`,
+          `@Locked, @LeaderOnly or @OnLeadership methods of ${wrapper.name} (${names}) stay bound ` +
+            'to the LockService of the ZZLockModule that found them first: its module imports no ' +
+            'ZZLockModule and the application has several. Use one ZZLockModule per application, ' +
+            `or import the one it should use into the module of ${wrapper.name}.`,
         );
         continue;
       }
       Object.defineProperty(instance, ZZLOCK_INSTANCE_BINDING, {
-        value: this.runner,
+        value: this.#runners,
         configurable: true,
         enumerable: false,
         writable: false,
       });
-      this.#logger.debug(`Bound @Locked methods of ${wrapper.name}: ${locked.join(', ')}.`);
+      for (const { name, leaderOnly, onLeadership } of decorated) {
+        if (leaderOnly !== undefined) this.leadership.declare(leaderOnly.election);
+        if (onLeadership === undefined) continue;
+        const target = instance as Record<string, (leadership: Leadership) => unknown>;
+        this.leadership.addHandler(onLeadership.election, {
+          method: onLeadership.method,
+          call: (leadership) => target[name]!(leadership),
+        });
+      }
+      this.#logger.debug(`Bound zzlock decorated methods of ${wrapper.name}: ${names}.`);
     }
   }
 }
@@ -114,17 +150,29 @@ function lookUpImports(module: NestModule, visited: Set<string>, traversing: boo
   return undefined;
 }
 
-/** True when `name` is a `@Locked` method at any level of the prototype chain (overrides too). */
-function isLockedAnywhere(prototype: object, name: string): boolean {
-  for (
-    let level: object | null = prototype;
-    level !== null && level !== Object.prototype;
-    level = Object.getPrototypeOf(level) as object | null
-  ) {
-    const value: unknown = Object.getOwnPropertyDescriptor(level, name)?.value;
-    if (typeof value === 'function' && Reflect.hasOwnMetadata(ZZLOCK_LOCKED_METADATA, value)) {
-      return true;
+/**
+ * What zzlock's decorators recorded on method `name`, at the first level of the prototype chain
+ * that has it (so an override without the decorators is found too), or `undefined`.
+ */
+function decoratedAnywhere(prototype: object, name: string): DecoratedMethod | undefined {
+  const found = (key: string): unknown => {
+    for (
+      let level: object | null = prototype;
+      level !== null && level !== Object.prototype;
+      level = Object.getPrototypeOf(level) as object | null
+    ) {
+      const value: unknown = Object.getOwnPropertyDescriptor(level, name)?.value;
+      if (typeof value === 'function' && Reflect.hasOwnMetadata(key, value)) {
+        return Reflect.getOwnMetadata(key, value);
+      }
     }
+    return undefined;
+  };
+  const locked = found(ZZLOCK_LOCKED_METADATA);
+  const leaderOnly = found(ZZLOCK_LEADER_ONLY_METADATA) as LeaderOnlyMetadata | undefined;
+  const onLeadership = found(ZZLOCK_ON_LEADERSHIP_METADATA) as OnLeadershipMetadata | undefined;
+  if (locked === undefined && leaderOnly === undefined && onLeadership === undefined) {
+    return undefined;
   }
-  return false;
+  return { name, leaderOnly, onLeadership };
 }

@@ -1,6 +1,11 @@
+import { hostname } from 'node:os';
 import {
   LockConfigError,
+  ZZLOCK_LIMITS,
+  rejectUnknownKeys,
   resolveClientOptions,
+  validateElectionValue,
+  validateTtl,
   type LockClientOptions,
   type ResolvedClientOptions,
 } from './core/index.js';
@@ -51,6 +56,27 @@ export interface ZZLockMetricsOptions {
 }
 
 /**
+ * How this replica stands in the elections its `@LeaderOnly` and `@OnLeadership` methods declare.
+ *
+ * @example
+ * ZZLockModule.forRoot({ endpoints, elections: { value: `${process.env.POD_NAME}:3000`, ttl: 10 } });
+ */
+export interface ZZLockElectionOptions {
+  /**
+   * What this replica proclaims when it leads: every observer of the election reads it (health,
+   * `election.leader()`, `etcdctl elect -l`). A string of at most 4096 bytes in UTF-8.
+   * @default `${os.hostname()}:${process.pid}`
+   */
+  value?: string;
+  /**
+   * Lease TTL of the candidacies, in seconds: a leader that dies is replaced this long after its
+   * last renewal (plus a second).
+   * @default the module's `ttl` (15)
+   */
+  ttl?: number;
+}
+
+/**
  * Options of `ZZLockModule.forRoot()` and of the factory of `forRootAsync()`: those of a
  * `LockClient`, plus the store and metrics. Validated when the application boots; a wrong value
  * fails the boot with a `LockConfigError` that names the option.
@@ -77,6 +103,24 @@ export interface ZZLockModuleOptions extends Omit<LockClientOptions, 'endpoints'
    * @default true
    */
   metrics?: boolean | ZZLockMetricsOptions;
+  /**
+   * The candidate value and TTL of the elections `@LeaderOnly` and `@OnLeadership` declare.
+   * @default { value: `${os.hostname()}:${process.pid}`, ttl: the module's `ttl` }
+   */
+  elections?: ZZLockElectionOptions;
+}
+
+/**
+ * Election settings after validation.
+ *
+ * @example
+ * { value: 'api-7f9c:4242', ttl: 15 }
+ */
+export interface ResolvedZZLockElectionOptions {
+  /** What this replica proclaims when it leads. */
+  value: string;
+  /** Lease TTL of the candidacies, in seconds. */
+  ttl: number;
 }
 
 /**
@@ -106,10 +150,18 @@ export interface ResolvedZZLockOptions {
   client: ResolvedClientOptions;
   /** Metrics settings, or `false` when turned off. */
   metrics: ResolvedZZLockMetricsOptions | false;
+  /** How this replica stands in the elections its decorators declare. */
+  elections: ResolvedZZLockElectionOptions;
 }
 
 /** Options of the module that the lock client does not have. */
-const MODULE_ONLY_KEYS = ['store', 'metrics'] as const;
+const MODULE_ONLY_KEYS = ['store', 'metrics', 'elections'] as const;
+
+/** Every key of {@link ZZLockElectionOptions}. */
+const ELECTION_OPTION_KEYS = Object.keys({
+  value: true,
+  ttl: true,
+} satisfies Record<keyof ZZLockElectionOptions, true>);
 
 /**
  * Validates module options and applies defaults (the `ZZLOCK_OPTIONS` provider).
@@ -140,7 +192,41 @@ export function resolveModuleOptions(options: ZZLockModuleOptions): ResolvedZZLo
     }
     client = resolveClientOptions({ ...options, endpoints: options.endpoints }, MODULE_ONLY_KEYS);
   }
-  return { store, client, metrics: resolveMetrics(options.metrics) };
+  return {
+    store,
+    client,
+    metrics: resolveMetrics(options.metrics),
+    elections: resolveElections(options.elections, client.ttl),
+  };
+}
+
+/** The candidate value of a replica that sets none: which host and process leads, at a glance. */
+function defaultCandidateValue(): string {
+  return `${hostname()}:${process.pid}`;
+}
+
+function resolveElections(
+  elections: ZZLockModuleOptions['elections'],
+  moduleTtl: number,
+): ResolvedZZLockElectionOptions {
+  if (elections === undefined) return { value: defaultCandidateValue(), ttl: moduleTtl };
+  if (elections === null || typeof elections !== 'object') {
+    throw new LockConfigError('elections', 'elections is { value?, ttl? }', elections);
+  }
+  rejectUnknownKeys(elections, ELECTION_OPTION_KEYS, 'elections');
+  let value: string;
+  try {
+    value = validateElectionValue(elections.value ?? defaultCandidateValue());
+  } catch {
+    throw new LockConfigError(
+      'elections.value',
+      'the candidate value is a string of well-formed Unicode, at most ' +
+        `${ZZLOCK_LIMITS.maxElectionValueBytes} bytes in UTF-8 (what this replica proclaims ` +
+        'when it leads, e.g. its address)',
+      elections.value,
+    );
+  }
+  return { value, ttl: validateTtl(elections.ttl ?? moduleTtl, 'elections.ttl') };
 }
 
 function resolveMetrics(

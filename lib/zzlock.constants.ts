@@ -37,12 +37,29 @@ export const ZZLOCK_MANAGER: unique symbol = Symbol('zzlock:manager');
 export const ZZLOCK_LOCKED_METADATA = 'zzlock:locked';
 
 /**
- * Hidden property that ties an instance with `@Locked` methods to the `@Locked` runner of the
- * `ZZLockModule` whose `LockService` its module sees. Set by the explorer at module init; not
+ * Metadata key under which `@LeaderOnly` stores its {@link LeaderOnlyMetadata} on the method it
+ * wraps.
+ *
+ * @example
+ * const { election } = Reflect.getMetadata(ZZLOCK_LEADER_ONLY_METADATA, Ingest.prototype.poll);
+ */
+export const ZZLOCK_LEADER_ONLY_METADATA = 'zzlock:leader-only';
+
+/**
+ * Metadata key under which `@OnLeadership` stores its {@link OnLeadershipMetadata} on the method.
+ *
+ * @example
+ * const { election } = Reflect.getMetadata(ZZLOCK_ON_LEADERSHIP_METADATA, Ingest.prototype.lead);
+ */
+export const ZZLOCK_ON_LEADERSHIP_METADATA = 'zzlock:on-leadership';
+
+/**
+ * Hidden property that ties an instance with `@Locked` or `@LeaderOnly` methods to the runners
+ * of the `ZZLockModule` whose `LockService` its module sees. Set by the explorer at module init; not
  * part of the public API.
  * @internal
  */
-export const ZZLOCK_INSTANCE_BINDING: unique symbol = Symbol('zzlock:locked-runner');
+export const ZZLOCK_INSTANCE_BINDING: unique symbol = Symbol('zzlock:runners');
 
 /**
  * Defaults of the Nest surface (the core's are in `ZZLOCK_DEFAULTS`). forRoot, forRootAsync,
@@ -68,6 +85,14 @@ export const ZZLOCK_NEST_DEFAULTS = {
   minHoldMs: 0,
   /** `Retry-After` of a 423 answer, in seconds, when `@Locked` does not say. */
   retryAfterSeconds: 1,
+  /**
+   * First wait before campaigning again after a leadership was lost or a campaign failed, in ms;
+   * it doubles at each failure in a row (a leadership lost before it lasted its TTL counts as one),
+   * with jitter, up to `campaignRetryMaxMs`.
+   */
+  campaignRetryMs: 1_000,
+  /** Longest wait between two campaigns of one election, in ms. */
+  campaignRetryMaxMs: 30_000,
   /** Deadline of each health probe of one etcd member, in ms. */
   healthProbeTimeoutMs: 1_000,
   /** Key of the health indicator in terminus's report. */

@@ -2,6 +2,7 @@ import { Module, type BeforeApplicationShutdown, type OnApplicationShutdown } fr
 import { DiscoveryModule } from '@nestjs/core';
 import { AcquisitionOutageLog } from './acquisition-outage-log.js';
 import { ZZLockHealthIndicator } from './health/zzlock.health-indicator.js';
+import { LeadershipRunner } from './leadership/leadership-runner.js';
 import { createLockManager } from './lock-manager.factory.js';
 import { LockService } from './lock.service.js';
 import { LockedExplorer } from './locked.explorer.js';
@@ -13,13 +14,15 @@ import { resolveModuleOptions } from './zzlock-module-options.js';
 
 /**
  * Distributed locks on etcd for a Nest application: provides `LockService`, binds every
- * `@Locked` method, maps busy routes to 423 (`LockInterceptor`), registers Prometheus metrics
- * when prom-client is installed, provides `ZZLockHealthIndicator` for terminus, and shuts down in
- * two steps (with `app.enableShutdownHooks()` or `app.close()`): in `beforeApplicationShutdown`,
- * before Nest closes the HTTP server, it stops new acquisitions and ends waiting ones (a route
- * waiting for its lock answers 503); in `onApplicationShutdown` it lets running holders finish
- * (`shutdownGraceMs`), deletes its keys, revokes its leases and closes the etcd client. Global
- * unless `isGlobal: false`.
+ * `@Locked`, `@LeaderOnly` and `@OnLeadership` method, campaigns (once the application has
+ * bootstrapped) for every election those declare, maps busy routes to 423 (`LockInterceptor`),
+ * registers Prometheus metrics when prom-client is installed, provides `ZZLockHealthIndicator` for
+ * terminus, and shuts down in two steps (with `app.enableShutdownHooks()` or `app.close()`): in
+ * `beforeApplicationShutdown`, before Nest closes the HTTP server, it stops new acquisitions and
+ * ends waiting ones (a route waiting for its lock answers 503) and starts stepping down from its
+ * elections; in `onApplicationShutdown` it resigns them once their methods have ended, then lets
+ * running holders finish (`shutdownGraceMs`), deletes its keys, revokes its leases and closes the
+ * etcd client. Global unless `isGlobal: false`.
  *
  * Exports `LockService`, `ZZLockHealthIndicator` and the tokens `ZZLOCK_OPTIONS`,
  * `ZZLOCK_MODULE_OPTIONS` and `ZZLOCK_MANAGER`.
@@ -48,6 +51,7 @@ import { resolveModuleOptions } from './zzlock-module-options.js';
     { provide: ZZLOCK_OPTIONS, useFactory: resolveModuleOptions, inject: [ZZLOCK_MODULE_OPTIONS] },
     { provide: ZZLOCK_MANAGER, useFactory: createLockManager, inject: [ZZLOCK_OPTIONS] },
     LockedRunner,
+    LeadershipRunner,
     LockService,
     LockedExplorer,
     AcquisitionOutageLog,
@@ -74,15 +78,16 @@ export class ZZLockModule
   /**
    * Runs before Nest closes the HTTP server: refuses new acquisitions and ends the waiting ones
    * with `LockClientClosedError` (503 on a route), so queued requests end and the server can
-   * close. Locks already held stay held.
+   * close; starts stepping down from the elections. Locks already held stay held.
    */
   beforeApplicationShutdown(): void {
     this.lockService.stopAcquiring();
   }
 
   /**
-   * Runs after the HTTP server has closed: releases `minHoldMs` locks, lets running holders finish
-   * within `shutdownGraceMs`, deletes keys, revokes leases, closes the client.
+   * Runs after the HTTP server has closed: resigns the elections once their methods have ended
+   * (within `shutdownGraceMs`), releases `minHoldMs` locks, lets running holders finish within
+   * `shutdownGraceMs`, deletes keys, revokes leases, closes the client.
    */
   async onApplicationShutdown(): Promise<void> {
     await this.lockService.shutdown();

@@ -9,13 +9,16 @@ import { MetricsController } from './metrics/metrics.controller.js';
 import { RedPacketMetrics } from './metrics/red-packet.metrics.js';
 import { PacketsController } from './packets/packets.controller.js';
 import { PacketsService } from './packets/packets.service.js';
-import { readEtcdSettings } from './sample-config.js';
+import { LOCK_SETTINGS, readEtcdSettings, readServerSettings } from './sample-config.js';
 import { SettlementController } from './settlement/settlement.controller.js';
 import { SettlementService } from './settlement/settlement.service.js';
+import { PacketSweeper } from './sweeper/packet-sweeper.service.js';
+import { SweeperController } from './sweeper/sweeper.controller.js';
 
 /**
  * The sample app: red packets grabbed under a per-packet lock, a settlement cron that runs on one
- * replica per tick, /health and /metrics. Every setting comes from the environment (see
+ * replica per tick, a sweeper of expired packets that runs on the elected leader only, /health and
+ * /metrics. Every setting comes from the environment (see
  * `sample-config.ts`); zzlock is configured through `forRootAsync` and `ConfigService`.
  */
 @Module({
@@ -28,11 +31,22 @@ import { SettlementService } from './settlement/settlement.service.js';
       inject: [ConfigService],
       useFactory: (config: ConfigService): ZZLockModuleOptions => {
         const { endpoints, namespace, auth, tls } = readEtcdSettings(config);
-        return { endpoints, namespace, auth, tls };
+        // Each replica proclaims its name in the sweeper election (health and the demo show it).
+        const elections = {
+          value: readServerSettings(config).replicaId,
+          ttl: LOCK_SETTINGS.electionTtlSeconds,
+        };
+        return { endpoints, namespace, auth, tls, elections };
       },
     }),
   ],
-  controllers: [PacketsController, SettlementController, HealthController, MetricsController],
-  providers: [EtcdDataStore, PacketsService, SettlementService, RedPacketMetrics],
+  controllers: [
+    PacketsController,
+    SettlementController,
+    SweeperController,
+    HealthController,
+    MetricsController,
+  ],
+  providers: [EtcdDataStore, PacketsService, SettlementService, PacketSweeper, RedPacketMetrics],
 })
 export class AppModule {}

@@ -18,6 +18,9 @@ import type { ConfigService } from '@nestjs/config';
  * | `SETTLEMENT_CRON`          | schedule of the settlement job (6 fields)       | `*\/2 * * * * *`          |
  * | `SETTLEMENT_TTL_SECONDS`   | lease TTL of the settlement lock                | `10`                      |
  * | `SETTLEMENT_MIN_HOLD_MS`   | how long a settlement run keeps its lock        | `1500`                    |
+ * | `ELECTION_TTL_SECONDS`     | lease TTL of the sweeper election               | `10`                      |
+ * | `SWEEP_INTERVAL_MS`        | how often the leader sweeps expired packets     | `5000`                    |
+ * | `PACKET_EXPIRY_SECONDS`    | age past which an open packet is closed         | `86400`                   |
  */
 
 /** Default etcd endpoint when `ZZLOCK_ENDPOINTS` is not set. */
@@ -57,6 +60,15 @@ export const LOCK_SETTINGS = {
    * cron jitter, shorter than the cron period, so each tick runs on exactly one replica.
    */
   settlementMinHoldMs: integerFromEnv('SETTLEMENT_MIN_HOLD_MS', 1_500, 0),
+  /**
+   * Lease TTL of the sweeper election, in seconds: a leader that dies is replaced this long after
+   * its last renewal.
+   */
+  electionTtlSeconds: integerFromEnv('ELECTION_TTL_SECONDS', 10, 1),
+  /** How often the sweeper's leader looks for expired packets, in ms. */
+  sweepIntervalMs: integerFromEnv('SWEEP_INTERVAL_MS', 5_000, 100),
+  /** Age past which the sweeper closes an open packet and refunds what is left, in seconds. */
+  packetExpirySeconds: integerFromEnv('PACKET_EXPIRY_SECONDS', 86_400, 1),
 } as const;
 
 /** Where and as whom this replica serves HTTP. */

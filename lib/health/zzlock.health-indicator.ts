@@ -7,6 +7,7 @@ import {
   type LeaseState,
   type StoreMemberHealth,
 } from '../core/index.js';
+import { LeadershipRunner, type ElectionStanding } from '../leadership/leadership-runner.js';
 import { ZZLOCK_MANAGER, ZZLOCK_NEST_DEFAULTS, ZZLOCK_OPTIONS } from '../zzlock.constants.js';
 import type { ResolvedZZLockOptions, ZZLockStore } from '../zzlock-module-options.js';
 
@@ -26,6 +27,27 @@ interface HealthIndicatorServiceLike {
     up(data: object): Record<string, unknown>;
     down(data: object): Record<string, unknown>;
   };
+}
+
+/**
+ * One election that `@LeaderOnly` or `@OnLeadership` methods declare, as the health report shows
+ * it: whether this replica leads, and who does.
+ *
+ * @example
+ * { name: 'ingest', leading: false, leader: { value: 'api-2:4242', term: '1042' } }
+ */
+export interface ZZLockElectionHealth {
+  /** The election. */
+  name: string;
+  /** True while this replica leads it. */
+  leading: boolean;
+  /**
+   * The leader: what it proclaims and its term (a decimal string: JSON has no bigint), or `null`
+   * when no one leads. Absent when it could not be read within the probe deadline (see `error`).
+   */
+  leader?: { value: string; term: string } | null;
+  /** Why the leader is unknown, or why this replica gave its candidacy up (etcd refused it). */
+  error?: string;
 }
 
 /**
@@ -49,6 +71,11 @@ export interface ZZLockHealthDetails {
   members?: EtcdMemberHealth[];
   /** The lease behind each TTL in use by this process (etcd only). */
   leases?: LeaseState[];
+  /**
+   * The elections this application's `@LeaderOnly` and `@OnLeadership` methods declare (absent
+   * when there are none). They never make the check down: a follower is healthy.
+   */
+  elections?: ZZLockElectionHealth[];
   /** Why the store is considered down. */
   message?: string;
 }
@@ -85,7 +112,9 @@ export interface ZZLockHealthCheckOptions {
  * its own (not `callTimeoutMs`), through the long-lived client the lock store keeps for that
  * member (a probe opens no connection, however often Kubernetes asks), reporting per member:
  * reachable, latency, member id, leader id, Raft term, db size and errors (alarms), plus this
- * process's session leases. It is down when:
+ * process's session leases and, for each election its `@LeaderOnly` and `@OnLeadership` methods
+ * declare, whether this replica leads it and who does (read within the same deadline; elections
+ * never make the check down). It is down when:
  * - a majority of the configured members is unreachable;
  * - no reachable member knows a leader (the cluster has no quorum). The rule is "a reachable
  *   member knows a leader", not "the leader itself is reachable": `endpoints` may list only part
@@ -121,11 +150,13 @@ export class ZZLockHealthIndicator {
    * @param manager The lock manager (`ZZLOCK_MANAGER`): its backend probes the members and gives
    *   the session leases.
    * @param moduleRef Finds terminus's `HealthIndicatorService`.
+   * @param leadership This module's elections (internal).
    */
   constructor(
     @Inject(ZZLOCK_OPTIONS) private readonly options: ResolvedZZLockOptions,
     @Inject(ZZLOCK_MANAGER) private readonly manager: LockManager,
     private readonly moduleRef: ModuleRef,
+    private readonly leadership: LeadershipRunner,
   ) {}
 
   /**
@@ -146,7 +177,11 @@ export class ZZLockHealthIndicator {
       false,
     );
     const session = (await this.#indicatorService()).check(key);
-    const { details, up } = await this.#probe(probeTimeoutMs);
+    const [{ details, up }, elections] = await Promise.all([
+      this.#probe(probeTimeoutMs),
+      this.#elections(probeTimeoutMs),
+    ]);
+    if (elections.length > 0) details.elections = elections;
     return (up ? session.up(details) : session.down(details)) as ZZLockHealthResult<Key>;
   }
 
@@ -182,6 +217,51 @@ export class ZZLockHealthIndicator {
       return { details, up: false };
     }
     return { details, up: true };
+  }
+
+  /** Each declared election: this replica's standing, and the leader read within the deadline. */
+  #elections(probeTimeoutMs: number): Promise<ZZLockElectionHealth[]> {
+    return Promise.all(
+      this.leadership.standings().map(async (standing) => {
+        const health: ZZLockElectionHealth = { name: standing.name, leading: standing.leading };
+        if (standing.refusal !== undefined) health.error = String(standing.refusal);
+        if (standing.leading && standing.term !== undefined) {
+          health.leader = { value: standing.value, term: String(standing.term) };
+          return health;
+        }
+        const read = await this.#readLeader(standing, probeTimeoutMs);
+        if ('error' in read) health.error ??= read.error;
+        else health.leader = read.leader;
+        return health;
+      }),
+    );
+  }
+
+  async #readLeader(
+    standing: ElectionStanding,
+    timeoutMs: number,
+  ): Promise<{ leader: ZZLockElectionHealth['leader'] } | { error: string }> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<{ error: string }>((resolve) => {
+      timer = setTimeout(
+        () => resolve({ error: `the leader could not be read within ${timeoutMs} ms` }),
+        timeoutMs,
+      );
+    });
+    const read = this.manager
+      .election(standing.name)
+      .leader()
+      .then(
+        (leader) => ({
+          leader: leader === null ? null : { value: leader.value, term: String(leader.term) },
+        }),
+        (error: unknown) => ({ error: `the leader could not be read: ${String(error)}` }),
+      );
+    try {
+      return await Promise.race([read, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   #indicatorService(): Promise<HealthIndicatorServiceLike> {

@@ -9,11 +9,12 @@ import type { ResolvedZZLockOptions } from '../zzlock-module-options.js';
 type PromClient = typeof import('prom-client');
 
 /**
- * Names of zzlock's metrics without their prefix (`zzlock_` by default). Every series but
- * `store_errors_total` has the labels `lock`: the declared lock name or template (`@Locked`'s
- * name or `label`, a call's `label`), never a per-entity key (a call that gives no `label` is
- * counted under `'unlabelled'`), and `mode`: `exclusive`, `semaphore` or `shared` (three values,
- * so at most three series per lock label; a semaphore's permits are no label).
+ * Names of zzlock's metrics without their prefix (`zzlock_` by default). Every lock series has
+ * the labels `lock`: the declared lock name or template (`@Locked`'s name or `label`, a call's
+ * `label`), never a per-entity key (a call that gives no `label` is counted under
+ * `'unlabelled'`), and `mode`: `exclusive`, `semaphore` or `shared` (three values, so at most
+ * three series per lock label; a semaphore's permits are no label). The election series have the
+ * label `election`: a name `@LeaderOnly` or `@OnLeadership` declares in code, so bounded.
  *
  * @example
  * `${'zzlock_'}${ZZLOCK_METRIC_NAMES.acquireDuration}`; // 'zzlock_acquire_duration_seconds'
@@ -35,6 +36,15 @@ export const ZZLOCK_METRIC_NAMES = {
   lost: 'lost_total',
   /** Counter {operation}: failed calls to the lock store. */
   storeErrors: 'store_errors_total',
+  /** Gauge {election}: 1 while this replica leads the election, else 0. */
+  leader: 'leader',
+  /**
+   * Counter {election, change}: this replica's leadership changes: `elected`, `lost` (its lease
+   * could not be renewed in time), `resigned` (shutdown, or a method's `resign()`).
+   */
+  leadershipChanges: 'leadership_changes_total',
+  /** Counter {election}: `@LeaderOnly` calls skipped because this replica did not lead. */
+  leaderOnlySkipped: 'leader_only_skipped_total',
 } as const;
 
 /** The outcome label of a failed acquisition: the error code without its prefix, lower case. */
@@ -179,6 +189,22 @@ export class ZZLockMetrics implements OnModuleInit {
       ['operation'],
     );
 
+    const leader = gauge(
+      ZZLOCK_METRIC_NAMES.leader,
+      '1 while this replica leads the election, else 0.',
+      ['election'],
+    );
+    const leadershipChanges = counter(
+      ZZLOCK_METRIC_NAMES.leadershipChanges,
+      "This replica's leadership changes: elected, lost or resigned.",
+      ['election', 'change'],
+    );
+    const leaderOnlySkipped = counter(
+      ZZLOCK_METRIC_NAMES.leaderOnlySkipped,
+      '@LeaderOnly calls that did not run because this replica did not lead the election.',
+      ['election'],
+    );
+
     this.lockService.observe({
       acquired: ({ label, mode, waitedMs, contended: wasContended, reentrant }) => {
         const lock = { lock: label, mode };
@@ -207,6 +233,17 @@ export class ZZLockMetrics implements OnModuleInit {
       lost: ({ label, mode }) => lost.inc({ lock: label, mode }),
       storeError: ({ operation }) => storeErrors.inc({ operation }),
       skipped: ({ label, mode }) => skipped.inc({ lock: label, mode }),
+      leadership: ({ election, change }) => {
+        // inc/dec rather than set: two applications in one process share the series.
+        if (change === 'campaigning')
+          leader.inc({ election }, 0); // the series exists at 0
+        else {
+          if (change === 'elected') leader.inc({ election });
+          else leader.dec({ election });
+          leadershipChanges.inc({ election, change });
+        }
+      },
+      leaderOnlySkipped: ({ election }) => leaderOnlySkipped.inc({ election }),
     });
     this.#enabled = true;
   }

@@ -7,6 +7,9 @@
  * 3. Unlocked twin: the same load without the lock; shows the overspend it causes.
  * 4. Kills (SIGKILL) the replica holding the most locks mid-run; the others carry on, nothing is
  *    overspent.
+ * 5. Leader election: restarts the killed replica, SIGKILLs the leader of the sweeper election
+ *    (a new one leads within about its TTL), stops the next leader gracefully (it hands over in
+ *    under a second), and shows who led when and who swept under each term.
  * Exits 0 when every invariant holds, 1 with the broken ones otherwise, 130 on Ctrl-C; always
  * stops every process it started.
  */
@@ -20,6 +23,7 @@ import {
 import type { ZZLockHealthDetails } from '../../lib/index.js';
 import { auditPacket, type RedPacket } from '../packets/red-packet.js';
 import type { SettlementRecord } from '../settlement/settlement.service.js';
+import { SWEEPER_ELECTION, type SweeperTermRecord } from '../sweeper/packet-sweeper.service.js';
 import {
   fetchPacket,
   getJson,
@@ -36,6 +40,7 @@ import {
   sumSamples,
   type PrometheusSample,
 } from './prometheus-text.js';
+import { LeaderLog, type ObservedLeader } from './leader-log.js';
 import { describeExit, ReplicaProcess } from './replica-process.js';
 import { colour, formatCents, formatSeconds, ProgressBar, renderTable } from './terminal.js';
 
@@ -63,7 +68,16 @@ const REPLICA_SETTINGS: Readonly<Record<string, string>> = {
   SETTLEMENT_CRON: '*/2 * * * * *',
   SETTLEMENT_TTL_SECONDS: '10',
   SETTLEMENT_MIN_HOLD_MS: '1500',
+  ELECTION_TTL_SECONDS: '3',
+  SWEEP_INTERVAL_MS: '1000',
 };
+
+/** Bound on a new leader after the leader was SIGKILLed, beyond the election TTL, in ms. */
+const TAKEOVER_SLACK_MS = 2_000;
+/** Bound on the handover when the leader stops gracefully (it resigns first), in ms. */
+const HANDOVER_BOUND_MS = 1_000;
+/** Bound on waiting for a leader change the demo caused, in ms (failures, not timing checks). */
+const LEADER_WAIT_MS = 20_000;
 
 /** Rounds of /metrics polling for a replica that holds the packet lock, before settling for any. */
 const KILL_POLL_ROUNDS = 50;
@@ -110,6 +124,9 @@ class Demo {
   replicas: ReplicaProcess[] = [];
   #cluster: EtcdCluster | undefined;
   #endpoints: string[] = [];
+  #leaders: LeaderLog | undefined;
+  #env: Record<string, string> = {};
+  readonly #startedAt = performance.now();
   #externalEtcd = false;
   #cleanedUp: Promise<void> | undefined;
 
@@ -121,6 +138,7 @@ class Demo {
     await this.#lockedPhase();
     await this.#unlockedPhase();
     await this.#killPhase();
+    await this.#electionPhase();
     await this.#settlementReport();
     console.log(`\n    demo took ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
   }
@@ -129,6 +147,7 @@ class Demo {
   cleanUp(): Promise<void> {
     this.#cleanedUp ??= (async () => {
       this.stopLoad.abort();
+      await this.#leaders?.close().catch(() => undefined);
       await Promise.allSettled(this.replicas.map((replica) => replica.stop(5_000)));
       if (this.#externalEtcd) await this.#deleteDemoKeys();
       await this.#cluster?.stop();
@@ -168,6 +187,8 @@ class Demo {
     const env = Object.fromEntries(
       Object.entries(REPLICA_SETTINGS).map(([key, value]) => [key, process.env[key] ?? value]),
     );
+    this.#env = env;
+    this.#leaders = new LeaderLog(this.#endpoints, this.namespace, SWEEPER_ELECTION);
     const startedAt = Date.now();
     this.replicas = ports.map((port, index) =>
       ReplicaProcess.start({
@@ -195,7 +216,7 @@ class Demo {
   async #lockedPhase(): Promise<void> {
     const plan = LOCKED_PHASE;
     heading(
-      `1/3 Locked: ${plan.requests} grabs on a ${plan.shares}-share packet of ` +
+      `1/4 Locked: ${plan.requests} grabs on a ${plan.shares}-share packet of ` +
         `${formatCents(plan.total)}, ${CONCURRENCY} at a time, over ${REPLICA_COUNT} replicas`,
     );
     const { packet, attempts } = await this.#runPhase(plan);
@@ -238,7 +259,7 @@ class Demo {
 
   async #unlockedPhase(): Promise<void> {
     const plan = UNLOCKED_PHASE;
-    heading('2/3 Unlocked twin: the same load on /grab-unlocked (read, deduct, write; no lock)');
+    heading('2/4 Unlocked twin: the same load on /grab-unlocked (read, deduct, write; no lock)');
     const { packet, attempts } = await this.#runPhase(plan);
     const acked = attempts.filter((attempt) => attempt.status === 'granted');
     const paid = sumAmounts(acked);
@@ -277,7 +298,7 @@ class Demo {
   async #killPhase(): Promise<void> {
     const plan = KILL_PHASE;
     heading(
-      `3/3 Failover: ${plan.requests} locked grabs on a ${plan.shares}-share packet; the replica ` +
+      `3/4 Failover: ${plan.requests} locked grabs on a ${plan.shares}-share packet; the replica ` +
         `holding the packet lock (else the most locks) is SIGKILLed after ${KILL_AT_FRACTION * 100} %`,
     );
     let victim: ReplicaProcess | undefined;
@@ -367,6 +388,131 @@ class Demo {
       packet.sharesLeft === 0,
       `failover: the packet was drained (${packet.sharesLeft} shares left)`,
     );
+  }
+
+  async #electionPhase(): Promise<void> {
+    const ttlMs = Number(this.#env['ELECTION_TTL_SECONDS']) * 1000;
+    heading(
+      '4/4 Leader election (@LeaderOnly sweeper, @OnLeadership): the leader is SIGKILLed, then ' +
+        'the next one is stopped gracefully',
+    );
+    const leaders = this.#leaders!;
+    await this.#restartDead();
+    const first = await leaders.waitFor(
+      'leader among the live replicas',
+      (leader) => this.#replica(leader.value)?.alive === true,
+      LEADER_WAIT_MS,
+    );
+    const victim = this.#replica(first.value)!;
+    const killedAt = performance.now();
+    await victim.kill('SIGKILL');
+    const second = await leaders.waitFor(
+      `new leader after ${victim.id} was killed`,
+      (leader) => leader.value !== victim.id,
+      LEADER_WAIT_MS,
+    );
+    const takeoverMs = second.at - killedAt;
+    console.log(
+      `    killed ${victim.id} (SIGKILL) while it led (term ${first.term}): ${second.value} leads ` +
+        `${formatMs(takeoverMs)} later (term ${second.term}), once etcd expired its lease`,
+    );
+    const stopping = this.#replica(second.value)!;
+    const stoppedAt = performance.now();
+    const exited = stopping.stop(10_000);
+    const third = await leaders.waitFor(
+      `new leader after ${stopping.id} was stopped`,
+      (leader) => leader.value !== stopping.id && leader.value !== victim.id,
+      LEADER_WAIT_MS,
+    );
+    const handoverMs = third.at - stoppedAt;
+    console.log(
+      `    stopped ${stopping.id} (SIGTERM): it resigned first, ${third.value} leads ` +
+        `${formatMs(handoverMs)} later (term ${third.term})`,
+    );
+    const exit = await exited;
+    console.log(this.#whoLedWhen(leaders.leaders));
+    const terms = await this.#sweeperTerms();
+    this.check(
+      takeoverMs <= ttlMs + TAKEOVER_SLACK_MS,
+      `election: a new leader within about the TTL after a SIGKILL (${formatMs(takeoverMs)}, ` +
+        `TTL ${ttlMs / 1000} s)`,
+    );
+    this.check(
+      handoverMs < HANDOVER_BOUND_MS,
+      `election: a graceful stop hands over in under a second (${formatMs(handoverMs)})`,
+    );
+    // Nest re-raises the signal once its shutdown is done: a SIGTERM exit is a clean one; a
+    // SIGKILL would be stop()'s fallback for a replica that did not finish its shutdown.
+    this.check(
+      exit.code === 0 || exit.signal === 'SIGTERM',
+      `election: ${stopping.id} finished its shutdown by itself (${describeExit(exit)})`,
+    );
+    this.check(
+      terms.length > 0 && terms.every((term) => term.replicas.length === 1 && term.byLeader),
+      `election: every sweep ran on the leader of its term, one replica per term (${terms
+        .map((term) => `term ${term.term}: ${term.replicas.join('+')} ×${term.sweeps}`)
+        .join(', ')})`,
+    );
+  }
+
+  /** Starts again, on a fresh port, every replica that died (phase 3 killed one). */
+  async #restartDead(): Promise<void> {
+    const dead = this.replicas.filter((replica) => !replica.alive);
+    if (dead.length === 0) return;
+    const ports = await getFreePorts(dead.length);
+    const restarted = dead.map((replica, index) =>
+      ReplicaProcess.start({ ...replica.options, port: ports[index]! }),
+    );
+    this.replicas = this.replicas.map(
+      (replica) => restarted.find((fresh) => fresh.id === replica.id) ?? replica,
+    );
+    await Promise.all(restarted.map((replica) => replica.waitUntilHealthy(HEALTHY_TIMEOUT_MS)));
+    console.log(
+      `    restarted ${restarted.map((replica) => replica.id).join(', ')}: three candidates`,
+    );
+  }
+
+  #replica(id: string): ReplicaProcess | undefined {
+    return this.replicas.find((replica) => replica.id === id);
+  }
+
+  /** A table of every leader the demo saw, with when it led (seconds since the demo started). */
+  #whoLedWhen(leaders: readonly ObservedLeader[]): string {
+    const since = (at: number): string => `${((at - this.#startedAt) / 1000).toFixed(2)} s`;
+    const rows = leaders.map((leader, index) => {
+      const next = leaders[index + 1];
+      return [
+        leader.value,
+        String(leader.term),
+        since(leader.at),
+        next === undefined ? 'still leads' : since(next.at),
+      ];
+    });
+    return renderTable(['who led the sweeper', 'term', 'from', 'until'], rows);
+  }
+
+  /** Who swept under each term, from the records the sweeps wrote, checked against the leaders. */
+  async #sweeperTerms(): Promise<
+    { term: string; replicas: string[]; sweeps: number; byLeader: boolean }[]
+  > {
+    const survivor = this.replicas.find((replica) => replica.alive);
+    if (survivor === undefined) return [];
+    const records = await getJson<SweeperTermRecord[]>(`${survivor.url}/sweeper/terms`);
+    const leaderOf = new Map(
+      this.#leaders!.leaders.map((leader) => [String(leader.term), leader.value]),
+    );
+    const byTerm = new Map<string, SweeperTermRecord[]>();
+    for (const record of records)
+      byTerm.set(record.term, [...(byTerm.get(record.term) ?? []), record]);
+    return [...byTerm.entries()].map(([term, swept]) => ({
+      term,
+      replicas: swept.map((record) => record.replica),
+      sweeps: swept.reduce((sum, record) => sum + record.sweeps, 0),
+      // A term the demo saw start must be its leader's; an earlier one (before the demo
+      // followed the election) cannot be told.
+      byLeader:
+        !leaderOf.has(term) || swept.every((record) => record.replica === leaderOf.get(term)),
+    }));
   }
 
   async #settlementReport(): Promise<void> {
@@ -538,6 +684,10 @@ async function scrape(replica: ReplicaProcess): Promise<PrometheusSample[] | und
   } catch {
     return undefined;
   }
+}
+
+function formatMs(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
 }
 
 function sumAmounts(attempts: ReadonlyArray<{ readonly amount?: number }>): number {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { getFreePorts, leftovers, startEtcd, type EtcdCluster } from '../support/index.js';
+import { getFreePorts, leftovers, startEtcd, waitFor, type EtcdCluster } from '../support/index.js';
 import type { ZZLockHealthDetails } from '../../lib/index.js';
 import {
   getJson,
@@ -16,6 +16,7 @@ import {
 import { parsePrometheusText, sumSamples } from '../../sample-app/demo/prometheus-text.js';
 import { ReplicaProcess } from '../../sample-app/demo/replica-process.js';
 import { auditPacket, type RedPacket } from '../../sample-app/packets/red-packet.js';
+import type { SweeperTermRecord } from '../../sample-app/sweeper/packet-sweeper.service.js';
 
 const HEALTHY_TIMEOUT_MS = 30_000;
 const PACKET_LOCK_LABEL = 'packet:{id}';
@@ -40,7 +41,7 @@ describe('sample app: two instances on real etcd', () => {
         port,
         endpoints: etcd.endpoints,
         namespace,
-        env: { GRAB_WORK_MS: '2' },
+        env: { GRAB_WORK_MS: '2', SWEEP_INTERVAL_MS: '200' },
       }),
     );
     await Promise.all(apps.map((app) => app.waitUntilHealthy(HEALTHY_TIMEOUT_MS)));
@@ -153,6 +154,29 @@ describe('sample app: two instances on real etcd', () => {
       assert.equal(member.leaderId, member.memberId);
       assert.ok((member.raftTerm ?? 0) >= 1);
     }
+  });
+
+  it('sweeps on the leader of the sweeper election only, and /health says who leads', async () => {
+    const terms = (): Promise<SweeperTermRecord[]> =>
+      getJson<SweeperTermRecord[]>(`${apps[0].url}/sweeper/terms`);
+    await waitFor('a sweep', async () => (await terms()).length > 0);
+    const elections = await Promise.all(
+      apps.map(async (app) => {
+        const report = (await (await fetch(`${app.url}/health`)).json()) as HealthReport;
+        const [election] = report.details['etcd'].elections ?? [];
+        assert.equal(election?.name, 'sweeper');
+        return election!;
+      }),
+    );
+    assert.deepEqual(elections.map((election) => election.leading).sort(), [false, true]);
+    const { leader } = elections.find((election) => election.leading)!;
+    assert.ok(leader, 'the leader is known');
+    for (const election of elections) assert.deepEqual(election.leader, leader, 'both agree');
+    assert.deepEqual(
+      (await terms()).map((term) => [term.term, term.replica]),
+      [[leader.term, leader.value]],
+      'only the leader swept, under its term',
+    );
   });
 
   it('serves zzlock and app metrics in Prometheus text on /metrics', async () => {

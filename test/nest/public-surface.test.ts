@@ -35,10 +35,25 @@ describe('public surface', () => {
       'reportLockSkipped',
       'releaseLockAt',
       'ZZLockConfigurableModule',
+      'LeadershipRunner',
+      'ElectionCandidacy',
+      'ModuleLeadership',
+      'campaignRetryDelayMs',
+      'wrapMethod',
+      'boundRunners',
     ]) {
       assert.ok(!(internal in api), `${internal} is exported from lib/index.ts`);
     }
-    for (const exported of ['ZZLockModule', 'LockService', 'Locked', 'LockInterceptor']) {
+    for (const exported of [
+      'ZZLockModule',
+      'LockService',
+      'Locked',
+      'LeaderOnly',
+      'OnLeadership',
+      'ZZLOCK_LEADER_ONLY_METADATA',
+      'ZZLOCK_ON_LEADERSHIP_METADATA',
+      'LockInterceptor',
+    ]) {
       assert.ok(exported in api, `${exported} is missing from lib/index.ts`);
     }
   });
@@ -145,6 +160,7 @@ describe('public surface', () => {
       /\bobserve\(/,
       /\bleaseStates\(\): LeaseState\[\];/,
       /\bstopAcquiring\(\): void;/,
+      /\bleadership\(election: string\): Leadership \| null;/,
       /\bshutdown\(\): Promise<void>;/,
     ]) {
       assert.match(classBody, method);
