@@ -149,3 +149,17 @@ export const observerErrorMessage = (hook: string, error: unknown): string =>
   `A lock observer's "${hook}" hook threw (${causeText(error).replace(/\s*\n\s*/g, ' ')}). ` +
   'zzlock ignored it and keeps calling the observer, and will not report this hook of this ' +
   'observer again: catch errors inside observer hooks.';
+
+/** Names as a sentence lists them: `a`, `a and b`, `a, b and c`. */
+const listed = (names: readonly string[]): string =>
+  names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+
+/** @internal */
+export const peerDependencyMissingMessage = (
+  entry: string,
+  missing: readonly string[],
+  instead: string | undefined,
+): string =>
+  `'${entry}' needs the peer ${missing.length === 1 ? 'dependency' : 'dependencies'} ` +
+  `${listed(missing)}, which ${missing.length === 1 ? 'is' : 'are'} not installed: ` +
+  `npm install ${missing.join(' ')}.${instead === undefined ? '' : ` ${instead}`}`;
