@@ -70,6 +70,7 @@ describe('public surface', () => {
       StoreUnavailableError: 'ZZLOCK_STORE_UNAVAILABLE',
       StoreRejectedError: 'ZZLOCK_STORE_REJECTED',
       LockClientClosedError: 'ZZLOCK_CLOSED',
+      PeerDependencyMissingError: 'ZZLOCK_PEER_MISSING',
     };
     assert.deepEqual(Object.values(api.ZZLockErrorCode).sort(), Object.values(codes).sort());
     for (const entry of [api, core] as Record<string, unknown>[]) {

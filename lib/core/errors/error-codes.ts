@@ -27,6 +27,11 @@ export const ZZLockErrorCode = {
   StoreRejected: 'ZZLOCK_STORE_REJECTED',
   /** The client is closing or closed and takes no new acquisitions. */
   Closed: 'ZZLOCK_CLOSED',
+  /**
+   * An entry of the package was loaded without the peer dependencies it needs (the Nest entry
+   * `zzlock` without `@nestjs/common`, say).
+   */
+  PeerMissing: 'ZZLOCK_PEER_MISSING',
 } as const;
 
 /** One of the {@link ZZLockErrorCode} values. */

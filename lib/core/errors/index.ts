@@ -9,3 +9,4 @@ export * from './lock-config.error.js';
 export * from './store-unavailable.error.js';
 export * from './store-rejected.error.js';
 export * from './lock-client-closed.error.js';
+export * from './peer-dependency-missing.error.js';

@@ -177,3 +177,17 @@ export const HTTP_ANSWER_MESSAGES = {
   storeUnavailable: 'The service is temporarily unavailable; retry later.',
   internal: 'Internal server error',
 } as const;
+
+/** Names as a sentence lists them: `a`, `a and b`, `a, b and c`. */
+const listed = (names: readonly string[]): string =>
+  names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+
+/** @internal */
+export const peerDependencyMissingMessage = (
+  entry: string,
+  missing: readonly string[],
+  instead: string | undefined,
+): string =>
+  `'${entry}' needs the peer ${missing.length === 1 ? 'dependency' : 'dependencies'} ` +
+  `${listed(missing)}, which ${missing.length === 1 ? 'is' : 'are'} not installed: ` +
+  `npm install ${missing.join(' ')}.${instead === undefined ? '' : ` ${instead}`}`;
