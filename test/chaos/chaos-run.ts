@@ -75,6 +75,13 @@ export interface ChaosRunOptions {
    */
   shared?: readonly string[];
   /**
+   * An election every worker campaigns for in a loop of its own (each term leads like an exclusive
+   * holder, its term the fencing token, then resigns); judged by the mutex's rules under its
+   * name. `null`: none.
+   * @default 'leader'
+   */
+  election?: string | null;
+  /**
    * Of the acquisitions of a shared name, the share that are writers.
    * @default 0.25
    */
@@ -191,6 +198,10 @@ export async function runChaos(options: ChaosRunOptions = {}): Promise<ChaosRunR
       permits: 1,
     })),
   ];
+  const election = options.election === undefined ? 'leader' : options.election;
+  // Judged as a mutex; not among the names the acquirers pick or the holder faults aim at.
+  const judged: LockSpec[] =
+    election === null ? locks : [...locks, { name: election, rule: 'exclusive', permits: 1 }];
   const writerShare = options.writerShare ?? 0.25;
   const log = options.log ?? ((line: string) => console.log(line));
   const limits: ChaosLimits = {
@@ -235,12 +246,13 @@ export async function runChaos(options: ChaosRunOptions = {}): Promise<ChaosRunR
       holdMs: 20,
       thinkMs: 30,
       waitMs: 30_000,
+      ...(election === null ? {} : { election }),
     }));
     const startedAt = chaosClockMs();
     await pool.start(workers);
     log(
       `[chaos] ${workers} workers × ${options.acquirersPerWorker ?? 3} acquirers on ` +
-        `${locks.map(describeSpec).join(', ')} (${Math.round(writerShare * 100)} % of shared acquisitions writers); 3-member etcd ${(options.etcdArgs ?? ['--pre-vote']).join(' ') || '(default flags)'}; ` +
+        `${locks.map(describeSpec).join(', ')}${election === null ? '' : `, election ${election}`} (${Math.round(writerShare * 100)} % of shared acquisitions writers); 3-member etcd ${(options.etcdArgs ?? ['--pre-vote']).join(' ') || '(default flags)'}; ` +
         `ttl ${ttl} s, callTimeoutMs ${options.callTimeoutMs ?? 1500}`,
     );
     const leaderFreezeMs = options.leaderFreezeMs ?? ttl * 500;
@@ -259,7 +271,7 @@ export async function runChaos(options: ChaosRunOptions = {}): Promise<ChaosRunR
     const runningStore = store;
     const historyUntil = (endedAt: number): ChaosHistory => ({
       ttlSeconds: ttl,
-      locks,
+      locks: judged,
       grants: runningPool.grantList(),
       operations: runningStore.operations(),
       finalValues: runningStore.values(),
@@ -332,7 +344,20 @@ export async function runChaos(options: ChaosRunOptions = {}): Promise<ChaosRunR
         `left in etcd: keys [${left.keys.join(', ')}], leases [${left.leases.join(', ')}]`,
       );
     }
+    if (election !== null) {
+      const terms = history.grants.filter((grant) => grant.name === election);
+      if (terms.length === 0) report.violations.push(`vacuous: no term of election ${election}`);
+    }
     const lines = formatChaosReport(report);
+    if (election !== null) {
+      const terms = history.grants.filter((grant) => grant.name === election);
+      lines.splice(
+        -1,
+        0,
+        `[chaos] election ${election}: ${terms.length} terms, ${new Set(terms.map((t) => t.worker)).size} leaders, ` +
+          `${terms.filter((t) => t.lostAt !== undefined).length} lost (judged as a mutex: overlaps, fencing by term, store)`,
+      );
+    }
     if (report.violations.length > 0 || options.keepRecords === true) {
       lines.push(`[chaos] history written to ${writeHistory(history)}`);
       lines.push(`[chaos] etcd members' logs kept in ${etcdLogDir}`);

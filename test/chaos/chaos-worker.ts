@@ -12,6 +12,9 @@
 //   cannot fence a semaphore's resource by "reject below the highest": N holders at once send
 //   theirs in any order. What proves the semaphore is the checker's count of grants believed
 //   held at once, judged against N.
+// With an election configured, one more loop campaigns for it, and leads like an exclusive holder
+// (a fenced read-modify-write with the term as the token) before it resigns: a term is reported
+// as a grant of the election's name, so the checker judges leaders by the mutex's rules.
 // It reports every grant (with the handle's mode), lost signal and release to the orchestrator
 // over IPC, and obeys its hold/proceed/stop commands (see worker-protocol.ts).
 // Config: JSON in CHAOS_WORKER (WorkerConfig).
@@ -22,6 +25,7 @@ import {
   LockClient,
   ZZLockError,
   type AcquireOptions,
+  type Leadership,
   type LockHandle,
   type LockMode,
 } from '../../lib/core/index.js';
@@ -92,6 +96,9 @@ async function storeCall(
   return (await response.json()) as FencedReply;
 }
 
+/** What a grant gives the operation it guards: a lock's handle, or a term of leadership. */
+type Guard = Pick<LockHandle, 'name' | 'mode' | 'signal' | 'fencingToken'>;
+
 /** What the store said to a store call, or `skipped` when the holder saw its lost signal first. */
 type Outcome = 'accepted' | 'stale' | 'skipped';
 
@@ -101,7 +108,7 @@ type Outcome = 'accepted' | 'stale' | 'skipped';
  * until `proceed`, then makes its last one (a writer's write, a reader's second read; a semaphore
  * holder has none) blindly or after a look, and reports what became of it.
  */
-async function operate(lock: LockHandle, id: string): Promise<void> {
+async function operate(lock: Guard, id: string): Promise<void> {
   const caught = hold?.name === lock.name ? hold : undefined;
   if (caught !== undefined) hold = undefined;
   if (lock.signal.aborted) return;
@@ -155,6 +162,90 @@ function pick(): { spec: LockSpec; asked: LockMode; options: AcquireOptions } {
   return { spec, asked: 'exclusive', options: base };
 }
 
+/** How a grant came about, for its report. */
+interface GrantFacts {
+  readonly asked: LockMode;
+  readonly permits: number;
+  readonly requestedAt: number;
+  readonly grantedAt: number;
+}
+
+/**
+ * Reports a grant, does the operation it guards (reporting its lost signal), then reports its end
+ * and gives it up with `giveUp` (a release, a resignation).
+ */
+async function guardAndGiveUp(
+  guard: Guard,
+  facts: GrantFacts,
+  giveUp: () => Promise<void>,
+): Promise<void> {
+  sequence += 1;
+  const id = `${config.id}#${sequence}`;
+  send({
+    type: 'grant',
+    id,
+    name: guard.name,
+    mode: guard.mode,
+    ...facts,
+    token: guard.fencingToken.toString(),
+  });
+  const onLost = (): void => send({ type: 'lost', id, at: chaosClockMs() });
+  if (guard.signal.aborted) onLost();
+  else guard.signal.addEventListener('abort', onLost, { once: true });
+  try {
+    await operate(guard, id);
+  } catch (error) {
+    process.stderr.write(`[${config.id}] ${id}: ${String(error)}\n`);
+  } finally {
+    // A last look before giving it up, as a careful holder would: a lease that ran out while this
+    // process was paused is signalled here at the latest.
+    void guard.signal.aborted;
+    send({ type: 'released', id, at: chaosClockMs() });
+    guard.signal.removeEventListener('abort', onLost);
+    await giveUp();
+  }
+}
+
+/** Ends the campaign of {@link candidate} at shutdown. */
+const stopCampaigning = new AbortController();
+
+/**
+ * Campaigns for `name` in a loop; each term leads like an exclusive holder (the term is the
+ * fencing token), then resigns. A term is reported as a grant of `name`.
+ */
+async function candidate(name: string): Promise<void> {
+  const election = locks.election(name);
+  while (!stopping) {
+    const requestedAt = chaosClockMs();
+    let leadership: Leadership;
+    try {
+      leadership = await election.campaign({ value: config.id, signal: stopCampaigning.signal });
+    } catch (error) {
+      if (stopping) return;
+      const code = error instanceof ZZLockError ? error.code : String(error);
+      send({ type: 'acquireError', code, name, requestedAt, at: chaosClockMs() });
+      await delay(50 + random(100));
+      continue;
+    }
+    const term: Guard = {
+      name,
+      mode: 'exclusive',
+      get signal() {
+        return leadership.signal;
+      },
+      fencingToken: leadership.term,
+    };
+    const facts = {
+      asked: 'exclusive' as const,
+      permits: 1,
+      requestedAt,
+      grantedAt: chaosClockMs(),
+    };
+    await guardAndGiveUp(term, facts, () => leadership.resign());
+    await delay(random(config.thinkMs));
+  }
+}
+
 async function acquirer(): Promise<void> {
   while (!stopping) {
     const { spec, asked, options } = pick();
@@ -172,34 +263,9 @@ async function acquirer(): Promise<void> {
       continue;
     }
     const grantedAt = moment.grantedAt ?? chaosClockMs();
-    sequence += 1;
-    const id = `${config.id}#${sequence}`;
-    send({
-      type: 'grant',
-      id,
-      name,
-      mode: lock.mode,
-      asked,
-      permits: lock.permits,
-      token: lock.fencingToken.toString(),
-      requestedAt,
-      grantedAt,
-    });
-    const onLost = (): void => send({ type: 'lost', id, at: chaosClockMs() });
-    if (lock.signal.aborted) onLost();
-    else lock.signal.addEventListener('abort', onLost, { once: true });
-    try {
-      await operate(lock, id);
-    } catch (error) {
-      process.stderr.write(`[${config.id}] ${id}: ${String(error)}\n`);
-    } finally {
-      // A last look at the lock before giving it up, as a careful holder would: a lease that ran
-      // out while this process was paused is signalled here at the latest.
-      void lock.signal.aborted;
-      send({ type: 'released', id, at: chaosClockMs() });
-      lock.signal.removeEventListener('abort', onLost);
-      await lock.release();
-    }
+    await guardAndGiveUp(lock, { asked, permits: lock.permits, requestedAt, grantedAt }, () =>
+      lock.release(),
+    );
     await delay(random(config.thinkMs));
   }
 }
@@ -211,6 +277,7 @@ async function stop(): Promise<void> {
   stopping = true;
   proceed?.();
   locks.stopAcquiring(); // ends the waits at once
+  stopCampaigning.abort();
   await running;
   await locks.close();
   send({ type: 'stopped' });
@@ -218,7 +285,9 @@ async function stop(): Promise<void> {
 }
 
 send({ type: 'ready' });
-running = Promise.allSettled(Array.from({ length: config.acquirers }, acquirer)).then((results) => {
+const loops = Array.from({ length: config.acquirers }, acquirer);
+if (config.election !== undefined) loops.push(candidate(config.election));
+running = Promise.allSettled(loops).then((results) => {
   for (const result of results) {
     if (result.status === 'rejected') {
       process.stderr.write(`[${config.id}] acquirer failed: ${String(result.reason)}\n`);

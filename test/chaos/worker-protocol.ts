@@ -86,4 +86,6 @@ export interface WorkerConfig {
   thinkMs: number;
   /** `waitMs` of every `acquire()`. */
   waitMs: number;
+  /** An election to campaign for in a loop of its own, leading like an exclusive holder. */
+  election?: string;
 }
