@@ -6,6 +6,7 @@ import {
   type Leadership,
   type LeaseState,
   type LockHandle,
+  type StoreInspection,
   type TryAcquireOptions,
   type WithLockOptions,
 } from './core/index.js';
@@ -166,6 +167,23 @@ export class LockService {
    */
   leaseStates(): LeaseState[] {
     return this.#manager.backend.leaseStates();
+  }
+
+  /**
+   * Every lock and election of the module's namespace, whoever holds them (any replica): each
+   * lock's mode, holders (owner `host:pid`, lease, fencing token, seconds left on the lease) and
+   * how many wait; each election's leader and how many candidates wait. One read of etcd plus a
+   * lease lookup per holder's lease; read-only. With `store: 'memory'`, this process's locks.
+   * @throws StoreUnavailableError, StoreRejectedError, LockClientClosedError
+   * @example
+   * @Get('admin/locks')
+   * async locks() {
+   *   const { locks } = await this.lockService.inspect();
+   *   return locks.map((lock) => ({ ...lock, holders: lock.holders.length }));
+   * }
+   */
+  inspect(): Promise<StoreInspection> {
+    return this.#manager.backend.inspect();
   }
 
   /**

@@ -2,9 +2,10 @@
 // Installs what a fresh machine lacks before the demo or the tests run:
 // npm dependencies (npm ci) when node_modules is missing or stale, Debian's etcd-server when no
 // `etcd` binary is on PATH, Debian's etcd-client when no `etcdctl` is (the interop test drives
-// `etcdctl lock`) and Debian's docker-compose when no compose CLI is (the docker-compose.yml test
-// runs `docker-compose config`, offline, no Docker engine); not with --no-etcd: the unit tier needs
-// none of them. Plain Node, no dependencies: it runs before `npm ci`.
+// `etcdctl lock`), Debian's docker-compose when no compose CLI is (the docker-compose.yml test
+// runs `docker-compose config`, offline, no Docker engine) and Debian's prometheus when no
+// `promtool` is (the alert rules are checked and unit-tested with it); not with --no-etcd: the
+// unit tier needs none of them. Plain Node, no dependencies: it runs before `npm ci`.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -38,6 +39,8 @@ const etcdBinaries = [
   { binary: 'etcd', pkg: 'etcd-server' },
   { binary: 'etcdctl', pkg: 'etcd-client' },
   { binary: 'docker-compose', pkg: 'docker-compose', present: hasComposePlugin },
+  // docs/prometheus/zzlock-rules.yml is checked by the real promtool (Debian ships it here).
+  { binary: 'promtool', pkg: 'prometheus' },
 ];
 const missing = process.argv.includes('--no-etcd')
   ? []

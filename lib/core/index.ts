@@ -25,6 +25,7 @@ export type {
   LockGrant,
   StoreMemberHealth,
 } from './lock-backend.js';
+export type { ElectionInfo, LockHolderInfo, LockInfo, StoreInspection } from './lock-inspection.js';
 export type * from './lock-observer.js';
 export type { LockAcquireOutcome } from './acquire-outcome.js';
 export { ZZLOCK_TRACING } from './tracing/tracing-names.js';

@@ -1,3 +1,5 @@
+import type { StoreInspection } from './lock-inspection.js';
+
 /**
  * How a lock is held, one grant rule over the same FIFO queue:
  * - `exclusive`: one holder at a time (a mutex); granted when nothing is ahead of it;
@@ -167,4 +169,12 @@ export interface LockBackend {
    * (`StoreRejectedError`, thrown from the iteration).
    */
   observeLeader(name: string, signal: AbortSignal): AsyncIterable<Leader | null>;
+  /**
+   * Every lock and election of the namespace, with holders (owner, lease, fencing token, lease
+   * time left), leaders and how many wait, from one read of the store (plus a lease lookup per
+   * holder's lease). Read-only: it writes nothing and holds nothing.
+   * @throws StoreUnavailableError, StoreRejectedError (etcd refused the read),
+   *   LockClientClosedError
+   */
+  inspect(): Promise<StoreInspection>;
 }

@@ -1,6 +1,7 @@
 import type { Election } from './election.js';
 import { EtcdBackend } from './etcd/etcd-backend.js';
 import type { LeaseState } from './lock-backend.js';
+import type { StoreInspection } from './lock-inspection.js';
 import type { LockHandle } from './lock-handle.js';
 import { LockManager } from './lock-manager.js';
 import type { LockObserver } from './lock-observer.js';
@@ -91,6 +92,20 @@ export class LockClient {
   /** The lease of each TTL in use, for health reports. */
   leaseStates(): LeaseState[] {
     return this.#backend.leaseStates();
+  }
+
+  /**
+   * Every lock and election of this client's namespace, whoever holds them (any process): each
+   * lock's mode, holders (owner `host:pid`, lease, fencing token, seconds left on the lease) and
+   * how many wait; each election's leader and how many candidates wait. One read of etcd plus a
+   * lease lookup per holder's lease; read-only. What `npx zzlock locks` prints.
+   * @throws StoreUnavailableError, StoreRejectedError, LockClientClosedError
+   * @example
+   * const { locks } = await lockClient.inspect();
+   * for (const lock of locks) console.log(lock.name, lock.holders.map((h) => h.owner), lock.waiting);
+   */
+  inspect(): Promise<StoreInspection> {
+    return this.#backend.inspect();
   }
 
   /** See {@link LockManager.stopAcquiring}: the first step of a shutdown, on its own. */

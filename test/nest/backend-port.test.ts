@@ -22,6 +22,7 @@ import {
   type LockBackend,
   type Leader,
   type LockGrant,
+  type StoreInspection,
 } from '../../lib/index.js';
 
 const lease: LeaseState = { ttl: 7, leaseId: 'abc', sinceKeepaliveMs: 12, lost: false };
@@ -59,6 +60,9 @@ class CannedBackend implements LockBackend {
   }
   observeLeader(name: string, signal: AbortSignal): AsyncIterable<Leader | null> {
     return this.#memory.observeLeader(name, signal);
+  }
+  inspect(): Promise<StoreInspection> {
+    return this.#memory.inspect();
   }
   leaseStates(): LeaseState[] {
     return [lease];

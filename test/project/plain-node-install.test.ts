@@ -1,15 +1,17 @@
 // zzlock for plain Node, as a user gets it: the packed tarball installed into a project without
 // Nest installs no Nest (every peer is optional); the README's plain-Node example runs there as
 // plain JavaScript against a real etcd, as an ES module, and LockClient works from CommonJS too;
-// the Nest entry, loaded without its peers, fails naming them (require) or the first (import).
+// the Nest entry, loaded without its peers, fails naming them (require) or the first (import);
+// `npx zzlock locks` lists a held lock there.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LockClient } from '../../lib/core/index.js';
 import { etcdForFile, leftovers } from '../support/index.js';
 import { installProject, type InstalledProject } from './installed-project.js';
-import { packedTarball } from './packed-tarball.js';
+import { npmEnv, packedTarball } from './packed-tarball.js';
 import { readmeSnippets } from './readme-snippets.js';
 import { repositoryRoot } from './repository-root.js';
 
@@ -96,6 +98,42 @@ main();
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^token \d+$/m);
     assert.deepEqual((await leftovers(store.etcd.endpoints, 'cjs/')).keys, []);
+  });
+
+  it('runs `npx zzlock locks`, the package’s bin, with no Nest installed', async () => {
+    const other = new LockClient({ endpoints: store.etcd.endpoints, namespace: 'bin/' });
+    try {
+      const held = await other.acquire('report');
+      const listed = await new Promise<{ code: number; stdout: string; stderr: string }>(
+        (resolve) =>
+          execFile(
+            'npx',
+            [
+              '--no',
+              'zzlock',
+              'locks',
+              '--endpoints',
+              store.etcd.endpoints[0]!,
+              '--namespace',
+              'bin/',
+              '--json',
+            ],
+            { cwd: project.dir, env: npmEnv({}), encoding: 'utf8' },
+            (error, stdout, stderr) =>
+              resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr }),
+          ),
+      );
+      await held.release();
+      assert.equal(listed.code, 0, listed.stderr);
+      const [lock] = JSON.parse(listed.stdout) as {
+        name: string;
+        holders: { fencingToken: string }[];
+      }[];
+      assert.equal(lock.name, 'report');
+      assert.equal(lock.holders[0].fencingToken, String(held.fencingToken));
+    } finally {
+      await other.close();
+    }
   });
 
   it("fails require('zzlock') with PeerDependencyMissingError, naming every missing peer and zzlock/core", async () => {

@@ -14,6 +14,7 @@ import type {
   LockGrant,
   StoreMemberHealth,
 } from '../lock-backend.js';
+import type { StoreInspection } from '../lock-inspection.js';
 import type { ResolvedClientOptions } from '../validation.js';
 import { WaitBudget } from '../wait-budget.js';
 import { createEtcdClient } from './etcd-client-factory.js';
@@ -49,6 +50,7 @@ import {
 import { waitForTurn } from './queue-waiter.js';
 import { storeCall } from './store-call.js';
 import { StoreRetry } from './store-retry.js';
+import { inspectStore } from './store-inspector.js';
 import { WatchRegistry } from './watch-registry.js';
 
 /** Options of {@link EtcdBackend} beyond the client's. */
@@ -274,6 +276,23 @@ export class EtcdBackend implements LockBackend {
       },
       stop,
     );
+  }
+
+  /** See `inspectStore`: one range read of the namespace, then the holders' lease lookups. */
+  async inspect(): Promise<StoreInspection> {
+    if (this.#closing.signal.aborted) throw new LockClientClosedError();
+    return inspectStore(this.options.namespace, {
+      readKeys: async (request) =>
+        (await this.#store('inspect', undefined, () => this.#client.kv.range(request))).kvs,
+      timeToLive: async (leaseId) =>
+        Number(
+          (
+            await this.#store('inspect', undefined, () =>
+              this.#client.leaseClient.leaseTimeToLive({ ID: leaseId }),
+            )
+          ).TTL,
+        ),
+    });
   }
 
   /** Why a grant can no longer be used: its lost reason, or a fresh `LockLostError`. */

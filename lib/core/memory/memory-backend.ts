@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { createClosingController } from '../closing-controller.js';
 import { LockClientClosedError } from '../errors/lock-client-closed.error.js';
 import { LockConfigError } from '../errors/lock-config.error.js';
@@ -11,6 +12,7 @@ import type {
   LockGrant,
   StoreMemberHealth,
 } from '../lock-backend.js';
+import type { ElectionInfo, LockInfo, StoreInspection } from '../lock-inspection.js';
 import { WaitBudget } from '../wait-budget.js';
 
 /** One acquisition in a memory queue. */
@@ -222,6 +224,39 @@ export class MemoryBackend implements LockBackend {
   /** No members in memory: `[]`. */
   async probeMembers(): Promise<StoreMemberHealth[]> {
     return [];
+  }
+
+  /**
+   * Every lock and election held or waited for in this process, as `EtcdBackend.inspect()` lists
+   * them: owner `host:pid`, and no lease (`lease` and `ttlLeft` are `null`).
+   */
+  async inspect(): Promise<StoreInspection> {
+    if (this.#closing.signal.aborted) throw new LockClientClosedError();
+    const owner = `${hostname()}:${process.pid}`;
+    const byName = <T extends { name: string }>(a: T, b: T) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+    const locks: LockInfo[] = [...this.#queues].map(([name, queue]) => {
+      const holders = queue.filter((entry) => entry.granted);
+      const head = queue[0];
+      return {
+        name,
+        mode: head.grant.mode === 'election' ? 'exclusive' : head.grant.mode,
+        permits: head.permits,
+        holders: holders.map((entry) => ({
+          owner,
+          lease: null,
+          fencingToken: entry.grant.fencingToken,
+          ttlLeft: null,
+        })),
+        waiting: queue.length - holders.length,
+      };
+    });
+    const elections: ElectionInfo[] = [...this.#elections].map(([name, [head, ...behind]]) => ({
+      name,
+      leader: { value: head.value, term: head.grant.fencingToken, lease: null, ttlLeft: null },
+      waiting: behind.length,
+    }));
+    return { locks: locks.sort(byName), elections: elections.sort(byName) };
   }
 
   #queuesOf(mode: GrantMode): Map<string, MemoryEntry[]> {
