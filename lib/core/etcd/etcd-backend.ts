@@ -136,6 +136,11 @@ class EtcdGrant implements LockGrant {
  */
 export class EtcdBackend implements LockBackend {
   readonly #client: Etcd3;
+  /**
+   * The same endpoints, one attempt per call: for the txns that put a queue key if absent and for
+   * deletes that compare nothing, which must never be applied by a retry we do not know of.
+   */
+  readonly #onceClient: Etcd3;
   /** One client per member, for keepalives that fail over between members. */
   readonly #memberClients: readonly Etcd3[];
   readonly #sessions = new Map<number, LeaseSession>();
@@ -158,6 +163,7 @@ export class EtcdBackend implements LockBackend {
     private readonly hooks: EtcdBackendHooks = {},
   ) {
     this.#client = createEtcdClient(options);
+    this.#onceClient = createEtcdClient(options, 'once');
     this.#watches = new WatchRegistry(this.#client);
     this.#janitor = new KeyJanitor((job) => this.#deleteOnce(job));
     this.#memberClients =
@@ -317,6 +323,7 @@ export class EtcdBackend implements LockBackend {
     await Promise.allSettled([...this.#sessions.values()].map((session) => session.revokeAll()));
     await this.#watches.close();
     for (const member of this.#memberClients) member.close();
+    this.#onceClient.close();
     this.#client.close();
   }
 
@@ -501,7 +508,9 @@ export class EtcdBackend implements LockBackend {
     request: TxnRequest,
     placed: PlacedKey,
   ): Promise<ITxnResponse> {
-    const txn = this.#txn('acquire', placed.queue.name, request);
+    // One attempt: one that fails is a txn of unknown outcome, cleaned up as such, and the
+    // acquisition tries again under a new key name (see EtcdAttempts).
+    const txn = this.#txn('acquire', placed.queue.name, request, this.#onceClient);
     try {
       return await retry.explain(() => budget.race(txn));
     } catch (error) {
@@ -607,8 +616,13 @@ export class EtcdBackend implements LockBackend {
     );
   }
 
-  #txn(operation: string, name: string, request: TxnRequest): Promise<ITxnResponse> {
-    return this.#store(operation, name, () => this.#client.kv.txn(request));
+  #txn(
+    operation: string,
+    name: string,
+    request: TxnRequest,
+    client: Etcd3 = this.#client,
+  ): Promise<ITxnResponse> {
+    return this.#store(operation, name, () => client.kv.txn(request));
   }
 
   /** One delete of a queue key: by its create revision when known, else whatever is there. */
@@ -616,7 +630,7 @@ export class EtcdBackend implements LockBackend {
     const { key, revision } = job;
     await this.#store(job.operation, job.name, (): Promise<unknown> =>
       revision === undefined
-        ? this.#client.kv.deleteRange({ key })
+        ? this.#onceClient.kv.deleteRange({ key }) // compares nothing: never retried unseen
         : this.#client.kv.txn(deleteTxn(key, revision)),
     );
   }

@@ -1,4 +1,4 @@
-import { ConsecutiveBreaker, circuitBreaker, handleWhen, retry } from 'cockatiel';
+import { ConsecutiveBreaker, circuitBreaker, handleWhen, noop, retry } from 'cockatiel';
 import { Etcd3, isRecoverableError, type IOptions } from 'etcd3';
 import type { ResolvedClientOptions } from '../validation.js';
 import { storeRejection } from './store-call.js';
@@ -23,19 +23,37 @@ const isTransient = (error: Error): boolean =>
 const HOST_RETRY_AFTER_MS = 1_000;
 
 /**
- * Builds the etcd3 client zzlock uses: every unary call gets a gRPC deadline per attempt and is
- * retried on recoverable errors (streams — watches — get no deadline); TLS and auth as configured.
+ * How a client's calls are attempted:
+ * - `retried`: a failed attempt is tried again on another member, within the call's budget. For
+ *   calls that are safe to apply twice, at any time: reads, keepalives, guarded deletes.
+ * - `once`: one attempt. For the txns that create a queue key if it is absent, and for deletes that
+ *   compare nothing: an attempt that timed out may still be applied later, after its retry
+ *   succeeded and the key was deleted again, and would then put back a key that no acquisition
+ *   tracks (seen in a soak: one such key, on a live lease, blocked its lock until the process
+ *   died). The backend treats a failed attempt as a txn of unknown outcome and retries itself,
+ *   under a new key name.
  * @internal
  */
-export function createEtcdClient(options: ResolvedClientOptions): Etcd3 {
+export type EtcdAttempts = 'retried' | 'once';
+
+/**
+ * Builds the etcd3 client zzlock uses: every unary call gets a gRPC deadline per attempt and, if
+ * `attempts` is `retried`, is retried on recoverable errors (streams — watches — get no deadline);
+ * TLS and auth as configured.
+ * @internal
+ */
+export function createEtcdClient(
+  options: ResolvedClientOptions,
+  attempts: EtcdAttempts = 'retried',
+): Etcd3 {
   const etcdOptions: IOptions = {
     hosts: options.endpoints,
     // Each attempt gets a third of the call's budget, so a call that meets a frozen or cut-off
-    // member is retried on another one within callTimeoutMs (every zzlock call is safe to retry).
+    // member is retried on another one within callTimeoutMs (see EtcdAttempts for which are).
     defaultCallOptions: (context) =>
       context.isStream ? {} : { deadline: Date.now() + attemptTimeoutMs(options.callTimeoutMs) },
     faultHandling: {
-      global: retry(handleWhen(isTransient), { maxAttempts: RETRIES }),
+      global: attempts === 'once' ? noop : retry(handleWhen(isTransient), { maxAttempts: RETRIES }),
       // etcd3's default breaker refuses a host for 5 s after 3 failures, so a single-member
       // client stays "unavailable" long after etcd is back. Probe again after 1 s.
       host: () =>

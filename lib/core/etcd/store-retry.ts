@@ -12,17 +12,23 @@ const FIRST_BACKOFF_MS = 50;
  */
 const MAX_BACKOFF_MS = 250;
 
+/** Further attempts of an acquisition that may not wait, after a call etcd did not answer. */
+const ZERO_WAIT_RETRIES = 2;
+
 /**
  * How a waiting acquisition rides out an etcd that does not answer for a while (a leader election,
  * a member going away): within its wait budget it tries again after a backoff — on another member,
  * since each call fails over — and fails with `StoreUnavailableError` only once the budget runs out
- * while etcd is still failing. An acquisition that may not wait (`waitMs: 0`) fails at once.
+ * while etcd is still failing. An acquisition that may not wait (`waitMs: 0`) gets two more
+ * attempts at once, then fails.
  * Refusals (`StoreRejectedError`) are never ridden out: etcd answered.
  * @internal
  */
 export class StoreRetry {
   #failures = 0;
   #lastError?: StoreUnavailableError;
+  /** The first failure of an acquisition that may not wait: what it fails with. */
+  #firstError?: StoreUnavailableError;
 
   /** @param budget The acquisition's wait budget. */
   constructor(private readonly budget: WaitBudget) {}
@@ -36,6 +42,7 @@ export class StoreRetry {
   succeeded(): void {
     this.#failures = 0;
     this.#lastError = undefined;
+    this.#firstError = undefined;
   }
 
   /**
@@ -43,7 +50,16 @@ export class StoreRetry {
    * `error` when it cannot be ridden out, and the last store error when the budget runs out first.
    */
   async after(error: unknown): Promise<void> {
-    if (!(error instanceof StoreUnavailableError) || this.budget.waitMs === 0) throw error;
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    if (this.budget.waitMs === 0) {
+      // No wait, but one member down must not fail it: a couple more attempts, at once, each on
+      // a member picked afresh. Failing, it reports the first failure: the later ones may only say
+      // that the member's circuit breaker is open.
+      this.#firstError ??= error;
+      if (this.#failures >= ZERO_WAIT_RETRIES) throw this.#firstError;
+      this.#failures += 1;
+      return;
+    }
     this.#lastError = error;
     const backoffMs = Math.min(FIRST_BACKOFF_MS * 2 ** this.#failures, MAX_BACKOFF_MS);
     this.#failures += 1;
