@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { LockConfigError, validateLockName } from '../core/index.js';
+import { LockConfigError } from '../core/index.js';
+import { electionNameFor, type ElectionMethodDecorator } from './election-decorator.js';
 import type { LeadershipRunner } from './leadership-runner.js';
 import { boundRunners, methodName, wrapMethod } from '../method-binding.js';
 import { ZZLOCK_LEADER_ONLY_METADATA } from '../zzlock.constants.js';
@@ -43,17 +44,8 @@ export interface LeaderOnlyMetadata {
  * @LeaderOnly('settlement')
  * async settle(): Promise<void> { … } // once a minute, on the leader only
  */
-export function LeaderOnly(
-  election: string,
-): <M extends (...args: never[]) => unknown>(
-  target: object,
-  propertyKey: string | symbol,
-  descriptor: TypedPropertyDescriptor<M>,
-) => TypedPropertyDescriptor<M> {
-  if (typeof election !== 'string') {
-    throw new LockConfigError('election', '@LeaderOnly takes the name of an election', election);
-  }
-  validateLockName(election);
+export function LeaderOnly(election: string): ElectionMethodDecorator {
+  electionNameFor('@LeaderOnly', election);
   return <M extends (...args: never[]) => unknown>(
     target: object,
     propertyKey: string | symbol,

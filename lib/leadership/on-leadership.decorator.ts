@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { LockConfigError, validateLockName } from '../core/index.js';
+import { LockConfigError } from '../core/index.js';
+import { electionNameFor, type ElectionMethodDecorator } from './election-decorator.js';
 import { decoratedMethod, methodName } from '../method-binding.js';
 import { ZZLOCK_ON_LEADERSHIP_METADATA } from '../zzlock.constants.js';
 
@@ -45,17 +46,8 @@ export interface OnLeadershipMetadata {
  *   }
  * }
  */
-export function OnLeadership(
-  election: string,
-): <M extends (...args: never[]) => unknown>(
-  target: object,
-  propertyKey: string | symbol,
-  descriptor: TypedPropertyDescriptor<M>,
-) => TypedPropertyDescriptor<M> {
-  if (typeof election !== 'string') {
-    throw new LockConfigError('election', '@OnLeadership takes the name of an election', election);
-  }
-  validateLockName(election);
+export function OnLeadership(election: string): ElectionMethodDecorator {
+  electionNameFor('@OnLeadership', election);
   return <M extends (...args: never[]) => unknown>(
     target: object,
     propertyKey: string | symbol,
