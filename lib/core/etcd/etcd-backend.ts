@@ -339,7 +339,8 @@ export class EtcdBackend implements LockBackend {
     const rule = grantRuleOf(request.mode, request.permits);
     const value = rule.keyValue(this.#owner, request.value);
     const session = this.#session(ttl);
-    const retry = new StoreRetry(budget);
+    // A no-wait acquisition tries other members at once, if there are any.
+    const retry = new StoreRetry(budget, this.options.endpoints.length > 1 ? undefined : 0);
     // One permit (exclusive, shared): a busy lock is told by a compare, with nothing written.
     const tryOnly = waitMs === 0 && rule.permits === 1;
 
@@ -367,7 +368,7 @@ export class EtcdBackend implements LockBackend {
       } catch (error) {
         // A lease lost just as we used it fails the put: take a fresh lease and try again.
         if (lease.isLost() && budget.expired() === undefined) continue;
-        await retry.after(error); // within the budget, etcd not answering is waited out
+        await retry.afterOneAttempt(error); // within the budget, etcd not answering is waited out
         continue;
       }
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { EtcdLeaseInvalidError, type Etcd3 } from 'etcd3';
 import { StoreRejectedError } from '../errors/store-rejected.error.js';
@@ -11,6 +12,17 @@ import { storeCall } from './store-call.js';
  */
 export function lostMarginMs(ttlSeconds: number): number {
   return Math.max(250, ttlSeconds * 100);
+}
+
+/** etcd's answer to a grant whose id is taken: here, by an earlier attempt of the same grant. */
+const LEASE_EXISTS = /lease already exists/;
+
+/**
+ * A lease id of our own choosing: random, positive, below 2^63 (etcd's ids are int64; 0 asks etcd
+ * to choose). 62 random bits make a clash with another client's lease practically impossible.
+ */
+function randomLeaseId(): string {
+  return (randomBytes(8).readBigUInt64BE() >> 2n || 1n).toString();
 }
 
 /** Shortest wait between keepalive attempts after a failed one, in ms. */
@@ -216,6 +228,8 @@ export class ActiveLease {
 export class LeaseSession {
   #current?: Promise<ActiveLease>;
   readonly #all = new Set<ActiveLease>();
+  /** Ids of grants that got no answer: etcd may have granted them, and nobody renews them. */
+  readonly #unanswered = new Set<string>();
   #closed = false;
   /** Whether keepalives of this session's leases are failing now (across leases). */
   readonly #outage = { failing: false };
@@ -263,7 +277,28 @@ export class LeaseSession {
     const leases = [...this.#all];
     this.#all.clear();
     this.#current = undefined;
-    await Promise.allSettled(leases.map((lease) => this.#revoke(lease)));
+    // Grants that got no answer may have been applied: their leases go too, not a TTL later.
+    const unanswered = [...this.#unanswered];
+    this.#unanswered.clear();
+    await Promise.allSettled([
+      ...leases.map((lease) => this.#revoke(lease)),
+      ...unanswered.map((ID) => this.#revokeUnanswered(ID)),
+    ]);
+  }
+
+  /** Revokes a lease whose grant got no answer; "not found" means it was never granted. */
+  async #revokeUnanswered(ID: string): Promise<void> {
+    try {
+      await storeCall('lease revoke', undefined, this.callTimeoutMs, async () => {
+        try {
+          await this.client.leaseClient.leaseRevoke({ ID });
+        } catch (error) {
+          if (!(error instanceof EtcdLeaseInvalidError)) throw error;
+        }
+      });
+    } catch (error) {
+      this.hooks.storeError('lease revoke', error);
+    }
   }
 
   /**
@@ -277,13 +312,20 @@ export class LeaseSession {
 
   async #grant(): Promise<ActiveLease> {
     const sentAt = performance.now();
-    let ID: string;
+    // Our own id makes the grant idempotent: a retry of a grant that was applied is told "already
+    // exists", and a grant that got no answer, which etcd may still apply late, can be revoked.
+    const ID = randomLeaseId();
     try {
-      ({ ID } = await storeCall('lease grant', undefined, this.callTimeoutMs, () =>
-        this.client.leaseClient.leaseGrant({ TTL: this.ttl }),
-      ));
+      await storeCall('lease grant', undefined, this.callTimeoutMs, async () => {
+        try {
+          await this.client.leaseClient.leaseGrant({ ID, TTL: this.ttl });
+        } catch (error) {
+          if (!LEASE_EXISTS.test(String(error))) throw error; // else: an earlier attempt of ours
+        }
+      });
     } catch (error) {
       this.hooks.storeError('lease grant', error);
+      if (!(error instanceof StoreRejectedError)) this.#unanswered.add(ID);
       throw error;
     }
     const active = new ActiveLease(this.members, ID, this.ttl, sentAt, this.hooks, this.#outage);

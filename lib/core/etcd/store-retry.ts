@@ -12,15 +12,15 @@ const FIRST_BACKOFF_MS = 50;
  */
 const MAX_BACKOFF_MS = 250;
 
-/** Further attempts of an acquisition that may not wait, after a call etcd did not answer. */
+/** Further attempts of an acquisition that may not wait, after a call etcd did not answer, when there are other members. */
 const ZERO_WAIT_RETRIES = 2;
 
 /**
  * How a waiting acquisition rides out an etcd that does not answer for a while (a leader election,
  * a member going away): within its wait budget it tries again after a backoff — on another member,
  * since each call fails over — and fails with `StoreUnavailableError` only once the budget runs out
- * while etcd is still failing. An acquisition that may not wait (`waitMs: 0`) gets two more
- * attempts at once, then fails.
+ * while etcd is still failing. An acquisition that may not wait (`waitMs: 0`) fails at once, but
+ * for the txn that puts its key (see {@link StoreRetry.afterOneAttempt}).
  * Refusals (`StoreRejectedError`) are never ridden out: etcd answered.
  * @internal
  */
@@ -30,8 +30,15 @@ export class StoreRetry {
   /** The first failure of an acquisition that may not wait: what it fails with. */
   #firstError?: StoreUnavailableError;
 
-  /** @param budget The acquisition's wait budget. */
-  constructor(private readonly budget: WaitBudget) {}
+  /**
+   * @param budget The acquisition's wait budget.
+   * @param zeroWaitRetries Further attempts at once of a no-wait acquisition's one-attempt call:
+   *   worth it only with other members to go to.
+   */
+  constructor(
+    private readonly budget: WaitBudget,
+    private readonly zeroWaitRetries = ZERO_WAIT_RETRIES,
+  ) {}
 
   /** True while the last call failed and none has succeeded since. */
   get failing(): boolean {
@@ -50,21 +57,27 @@ export class StoreRetry {
    * `error` when it cannot be ridden out, and the last store error when the budget runs out first.
    */
   async after(error: unknown): Promise<void> {
-    if (!(error instanceof StoreUnavailableError)) throw error;
-    if (this.budget.waitMs === 0) {
-      // No wait, but one member down must not fail it: a couple more attempts, at once, each on
-      // a member picked afresh. Failing, it reports the first failure: the later ones may only say
-      // that the member's circuit breaker is open.
-      this.#firstError ??= error;
-      if (this.#failures >= ZERO_WAIT_RETRIES) throw this.#firstError;
-      this.#failures += 1;
-      return;
-    }
+    if (!(error instanceof StoreUnavailableError) || this.budget.waitMs === 0) throw error;
     this.#lastError = error;
     const backoffMs = Math.min(FIRST_BACKOFF_MS * 2 ** this.#failures, MAX_BACKOFF_MS);
     this.#failures += 1;
     // Jitter, so that the waiters of many processes do not retry in step.
     await this.explain(() => this.budget.race(delay(backoffMs * (0.5 + Math.random() / 2))));
+  }
+
+  /**
+   * After a call made with one attempt (a txn that puts a key, which the etcd client does not
+   * retry): as {@link after}, except that an acquisition that may not wait gets up to two more
+   * attempts at once, each on a member picked afresh, as the client's own retries gave it before. Failing,
+   * it reports the first failure: the later ones may only say that a member's breaker is open.
+   */
+  async afterOneAttempt(error: unknown): Promise<void> {
+    if (!(error instanceof StoreUnavailableError) || this.budget.waitMs > 0) {
+      return this.after(error);
+    }
+    this.#firstError ??= error;
+    if (this.#failures >= this.zeroWaitRetries) throw this.#firstError;
+    this.#failures += 1;
   }
 
   /**
