@@ -11,6 +11,7 @@ import type {
   ChaosHistory,
   GrantRecord,
   LockSpec,
+  FaultRecord,
   PauseRecord,
   StoreOperation,
 } from './chaos-history.js';
@@ -32,6 +33,7 @@ const ACCT: LockSpec = { name: 'acct-0', rule: 'exclusive', permits: 1 };
 const LIMITS = {
   holderDeathToNextGrantMs: 6000,
   leaderKillToGrantMs: 3000,
+  leaderElectedToGrantMs: 1000,
   waitingWithoutGrantMs: 12_000,
 };
 
@@ -464,5 +466,35 @@ describe('chaos checker: liveness', () => {
     const report = checkChaosHistory(history(grants, long), LIMITS);
     assert.deepEqual(findStarvations(history(grants, long), 12_000), []);
     assert.equal(report.violations.filter((v) => v.includes('without a grant')).length, 0);
+  });
+});
+
+describe('chaos checker: grants after a leader kill', () => {
+  /** A leader kill at 1000 ms, etcd's new leader `electedMs` later, a fresh grant `grantMs` later. */
+  function verdict(electedMs: number, grantMs: number): string[] {
+    const fault: FaultRecord = {
+      kind: 'leader-kill',
+      target: 'etcd-2',
+      startedAt: 1000,
+      healedAt: 1000,
+      electedAt: 1000 + electedMs,
+    };
+    const fresh = grant('w1.1#1', 'acct-0', 'exclusive', 1000 + grantMs, 1000 + grantMs + 20, {
+      requestedAt: 1100,
+    });
+    const report = checkChaosHistory(history([fresh, ...covered()], { faults: [fault] }), LIMITS);
+    return report.violations.filter((v) => v.startsWith('leader-kill'));
+  }
+
+  it('holds grants to 3 s after the kill when etcd elects in time', () => {
+    assert.deepEqual(verdict(1200, 2900), []);
+    assert.equal(verdict(1200, 3100).length, 1);
+    assert.equal(verdict(1900, 3100).length, 1, 'an election within 2 s leaves 1 s: no excuse');
+  });
+
+  it('holds the library to 1 s from the new leader when etcd’s election took over 2 s (a split vote)', () => {
+    assert.deepEqual(verdict(3068, 3335), []);
+    assert.equal(verdict(3068, 4200).length, 1);
+    assert.match(verdict(3068, 4200)[0]!, /or 1000 ms after etcd's slow election/);
   });
 });

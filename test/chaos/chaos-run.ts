@@ -207,6 +207,8 @@ export async function runChaos(options: ChaosRunOptions = {}): Promise<ChaosRunR
   const limits: ChaosLimits = {
     holderDeathToNextGrantMs: ttl * 1000 + 1000,
     leaderKillToGrantMs: 3000,
+    // etcd's election is 1–2 s with its defaults, but a split vote adds a round (2–4 s): then the library gets 1 s from the new leader.
+    leaderElectedToGrantMs: 1000,
     // Two holder deaths' worth: more than any one fault can explain, far less than a wait budget.
     waitingWithoutGrantMs: 2 * (ttl * 1000 + 1000),
   };
