@@ -25,6 +25,20 @@ function randomLeaseId(): string {
   return (randomBytes(8).readBigUInt64BE() >> 2n || 1n).toString();
 }
 
+/**
+ * Revokes lease `ID` within `timeoutMs`; a lease already gone (expired, revoked, or never granted)
+ * is what was wanted.
+ */
+async function revokeLease(client: Etcd3, ID: string, timeoutMs: number): Promise<void> {
+  await storeCall('lease revoke', undefined, timeoutMs, async () => {
+    try {
+      await client.leaseClient.leaseRevoke({ ID });
+    } catch (error) {
+      if (!(error instanceof EtcdLeaseInvalidError)) throw error;
+    }
+  });
+}
+
 /** Shortest wait between keepalive attempts after a failed one, in ms. */
 const KEEPALIVE_RETRY_MS = 50;
 
@@ -148,14 +162,7 @@ export class ActiveLease {
   async revoke(client: Etcd3, timeoutMs: number): Promise<void> {
     this.#stop();
     if (!this.#lost.signal.aborted) this.#lost.abort('the lease was revoked');
-    await storeCall('lease revoke', undefined, timeoutMs, async () => {
-      try {
-        await client.leaseClient.leaseRevoke({ ID: this.id });
-      } catch (error) {
-        // Already gone (expired or revoked): that is what we wanted.
-        if (!(error instanceof EtcdLeaseInvalidError)) throw error;
-      }
-    });
+    await revokeLease(client, this.id, timeoutMs);
   }
 
   #stop(): void {
@@ -289,13 +296,7 @@ export class LeaseSession {
   /** Revokes a lease whose grant got no answer; "not found" means it was never granted. */
   async #revokeUnanswered(ID: string): Promise<void> {
     try {
-      await storeCall('lease revoke', undefined, this.callTimeoutMs, async () => {
-        try {
-          await this.client.leaseClient.leaseRevoke({ ID });
-        } catch (error) {
-          if (!(error instanceof EtcdLeaseInvalidError)) throw error;
-        }
-      });
+      await revokeLease(this.client, ID, this.callTimeoutMs);
     } catch (error) {
       this.hooks.storeError('lease revoke', error);
     }

@@ -12,7 +12,10 @@ const FIRST_BACKOFF_MS = 50;
  */
 const MAX_BACKOFF_MS = 250;
 
-/** Further attempts of an acquisition that may not wait, after a call etcd did not answer, when there are other members. */
+/**
+ * Further attempts of an acquisition that may not wait, after a call etcd did not answer (when
+ * there are other members to try).
+ */
 const ZERO_WAIT_RETRIES = 2;
 
 /**
@@ -68,8 +71,9 @@ export class StoreRetry {
   /**
    * After a call made with one attempt (a txn that puts a key, which the etcd client does not
    * retry): as {@link after}, except that an acquisition that may not wait gets up to two more
-   * attempts at once, each on a member picked afresh, as the client's own retries gave it before. Failing,
-   * it reports the first failure: the later ones may only say that a member's breaker is open.
+   * attempts at once, each on a member picked afresh, as the client's own retries gave it before.
+   * Failing, it reports the first failure: the later ones may only say that a member's breaker is
+   * open.
    */
   async afterOneAttempt(error: unknown): Promise<void> {
     if (!(error instanceof StoreUnavailableError) || this.budget.waitMs > 0) {
