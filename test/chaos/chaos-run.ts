@@ -347,13 +347,12 @@ export async function runChaos(options: ChaosRunOptions = {}): Promise<ChaosRunR
         `left in etcd: keys [${left.keys.join(', ')}], leases [${left.leases.join(', ')}]`,
       );
     }
-    if (election !== null) {
-      const terms = history.grants.filter((grant) => grant.name === election);
-      if (terms.length === 0) report.violations.push(`vacuous: no term of election ${election}`);
+    const terms = history.grants.filter((grant) => grant.name === election);
+    if (election !== null && terms.length === 0) {
+      report.violations.push(`vacuous: no term of election ${election}`);
     }
     const lines = formatChaosReport(report);
     if (election !== null) {
-      const terms = history.grants.filter((grant) => grant.name === election);
       lines.splice(
         -1,
         0,
