@@ -28,6 +28,11 @@ export const ZZLOCK_DEFAULTS = {
   /** The longest a waiter goes without reading, in ms: the recheck doubles up to it while quiet. */
   waiterRecheckMaxMs: 16_000,
   /**
+   * How long a watch on a queue key stays open after its last waiter left, in ms: a cycling queue
+   * puts the same process behind the same key again, and finds the watch already there.
+   */
+  watchLingerMs: 1_000,
+  /**
    * Label of the events (and metric series) of a call that gives no `label`: one constant, so a
    * per-entity name (`order:123`) never becomes a label of its own. `@Locked` gives its declared
    * name or `Class.method` instead.

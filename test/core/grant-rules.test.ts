@@ -161,6 +161,8 @@ describe('grant rules on etcd', () => {
 
   it('each waiter watches only the key that blocks it', async () => {
     const stores = [backend(), backend(), backend()];
+    // The watches of earlier cases linger a moment after their waiters left (watchLingerMs).
+    await waitFor('the watches of earlier cases to close', async () => (await watchers()) === 0);
     const holder = await grant(stores[0], request('line', 'exclusive'));
     const before = await watchers();
     const waiting: Promise<LockGrant>[] = [];

@@ -35,6 +35,12 @@ const PROCESS_COUNTS = [2, 8];
  * and some slack for a waiter that gave up its key.
  */
 const MAX_EVENTS_PER_HANDOFF = 1.5;
+/**
+ * Watch requests (creates and cancels) per handoff allowed once the queue cycles: each process
+ * queues again behind the same process, and finds its watch on that key still open (it lingers
+ * `watchLingerMs` after its waiter left). A watch per wait would be 2 (a create and a cancel).
+ */
+const MAX_WATCH_REQUESTS_PER_HANDOFF = 0.2;
 
 /**
  * Bytes one lease keepalive exchange may take through the proxy (request + answer, gRPC and
@@ -93,9 +99,10 @@ describe('waiting cost by number of processes', () => {
     await etcd?.stop();
   });
 
-  it(`a handoff is told to the next waiter only: at most ${MAX_EVENTS_PER_HANDOFF} watch events per handoff at ${PROCESS_COUNTS.join(' and ')} processes (one waiter each, one lock)`, async () => {
+  it(`a handoff is told to the next waiter only, on a watch it kept: at most ${MAX_EVENTS_PER_HANDOFF} watch events and ${MAX_WATCH_REQUESTS_PER_HANDOFF} watch requests per handoff at ${PROCESS_COUNTS.join(' and ')} processes (one waiter each, one lock)`, async () => {
     const perHandoff: number[] = [];
     const eventsPerHandoff: number[] = [];
+    const watchRequestsPerHandoff: number[] = [];
     for (const processes of PROCESS_COUNTS) {
       const namespace = `cost-${processes}/`;
       const waiters = await Promise.all(
@@ -132,6 +139,7 @@ describe('waiting cost by number of processes', () => {
         const handoffs = grantsAfter - grantsBefore;
         perHandoff.push((messages.toEtcd + messages.fromEtcd) / handoffs);
         eventsPerHandoff.push(events / handoffs);
+        watchRequestsPerHandoff.push((messages.streamed.Watch ?? 0) / handoffs);
         const calls = Object.entries(messages.calls)
           .map(([method, count]) => `${method} ${(count / handoffs).toFixed(2)}`)
           .join(', ');
@@ -139,7 +147,8 @@ describe('waiting cost by number of processes', () => {
           `  ${processes} processes: ${perHandoff.at(-1)?.toFixed(2)} etcd messages per handoff ` +
             `(${(messages.toEtcd / handoffs).toFixed(2)} to etcd, ${(messages.fromEtcd / handoffs).toFixed(2)} from etcd; ` +
             `unary calls per handoff: ${calls}); ${eventsPerHandoff.at(-1)?.toFixed(2)} watch ` +
-            `events per handoff; over ${handoffs} handoffs`,
+            `events and ${watchRequestsPerHandoff.at(-1)?.toFixed(2)} watch requests per handoff; ` +
+            `over ${handoffs} handoffs`,
         );
       } finally {
         await Promise.all(waiters.map(stopWaiter));
@@ -153,6 +162,12 @@ describe('waiting cost by number of processes', () => {
         eventsPerHandoff[i] <= MAX_EVENTS_PER_HANDOFF,
         `${eventsPerHandoff[i].toFixed(2)} watch events per handoff at ${processes} processes; at ` +
           `most ${MAX_EVENTS_PER_HANDOFF} expected: a handoff reaches more than the next waiter`,
+      );
+      assert.ok(
+        watchRequestsPerHandoff[i] <= MAX_WATCH_REQUESTS_PER_HANDOFF,
+        `${watchRequestsPerHandoff[i].toFixed(2)} watch requests per handoff at ${processes} ` +
+          `processes; at most ${MAX_WATCH_REQUESTS_PER_HANDOFF} expected: a waiter that queues ` +
+          `again behind the same key opens a watch each time`,
       );
     }
   });
