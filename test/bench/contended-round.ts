@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ContenderName } from './contenders.js';
 import type { GrantRecord, WorkerOrder, WorkerReport, WorkerStart } from './contended-worker.js';
+import { cpuBetween, cpuPerUnit, sampleCpu, type CpuPerUnit } from './cpu-time.js';
 import { messagesBetween, readMessageCounts, type MessageCounts } from './etcd-messages.js';
 import { percentiles, sharedNow, type Percentiles } from './stats.js';
 
@@ -27,6 +28,8 @@ export interface RoundOrder {
   readonly warmupMs: number;
   /** Each acquire takes one of this many permits (zzlock's semaphore); absent: exclusive. */
   readonly permits?: number;
+  /** The etcd processes, whose CPU time is reported apart. */
+  readonly etcdPids?: readonly number[];
 }
 
 /** Contended figures of one contender in one round. */
@@ -49,6 +52,8 @@ export interface Contended {
   readonly messagesPerHandoff: number;
   readonly requestsPerHandoff: number;
   readonly callsPerHandoff: Record<string, number>;
+  /** CPU per handoff over the measured window: every core's, and etcd's share. */
+  readonly cpu: CpuPerUnit;
 }
 
 /** Runs one round and returns its figures; throws when any worker reported an error. */
@@ -94,7 +99,9 @@ export async function runContendedRound(order: RoundOrder): Promise<Contended> {
     const reports = channels.map((c) => c.report);
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, measureFrom - sharedNow())));
     const before = await readMessageCounts(order.endpoints);
+    const cpuBefore = sampleCpu(order.etcdPids ?? []);
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, stopAt - sharedNow())));
+    const cpuAfter = sampleCpu(order.etcdPids ?? []);
     const after = await readMessageCounts(order.endpoints);
     const results = await Promise.all(reports);
     await Promise.all(exited); // each exits once its report is sent
@@ -133,6 +140,7 @@ export async function runContendedRound(order: RoundOrder): Promise<Contended> {
       messagesPerHandoff: (messages.toEtcd + messages.fromEtcd) / grants.length,
       requestsPerHandoff: messages.toEtcd / grants.length,
       callsPerHandoff,
+      cpu: cpuPerUnit(cpuBetween(cpuBefore, cpuAfter), grants.length),
     };
   } finally {
     // A round that failed midway leaves no worker behind.

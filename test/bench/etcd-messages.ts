@@ -6,6 +6,8 @@ export interface MessageCounts {
   readonly fromEtcd: number;
   /** Unary calls handled, by method (`Txn`, `Range`, `LeaseGrant`…). */
   readonly calls: Readonly<Record<string, number>>;
+  /** Stream messages clients sent, by method (`Watch`: creates and cancels; `LeaseKeepAlive`). */
+  readonly streamed: Readonly<Record<string, number>>;
 }
 
 const COUNTER = /^grpc_server_(msg_received_total|msg_sent_total|handled_total)\{(.*)\} (\S+)$/;
@@ -18,6 +20,7 @@ export async function readMessageCounts(endpoints: readonly string[]): Promise<M
   let toEtcd = 0;
   let fromEtcd = 0;
   const calls: Record<string, number> = {};
+  const streamed: Record<string, number> = {};
   for (const endpoint of endpoints) {
     const text = await (await fetch(`${endpoint}/metrics`)).text();
     for (const line of text.split('\n')) {
@@ -25,27 +28,40 @@ export async function readMessageCounts(endpoints: readonly string[]): Promise<M
       if (!match) continue;
       const [, counter, labels, value] = match;
       const count = Number(value);
-      if (counter === 'msg_received_total') toEtcd += count;
-      else if (counter === 'msg_sent_total') fromEtcd += count;
+      const method = /grpc_method="([^"]+)"/.exec(labels)?.[1] ?? '?';
+      if (counter === 'msg_received_total') {
+        toEtcd += count;
+        if (labels.includes('grpc_type="bidi_stream"')) {
+          streamed[method] = (streamed[method] ?? 0) + count;
+        }
+      } else if (counter === 'msg_sent_total') fromEtcd += count;
       else if (labels.includes('grpc_type="unary"')) {
-        const method = /grpc_method="([^"]+)"/.exec(labels)?.[1] ?? '?';
         calls[method] = (calls[method] ?? 0) + count;
       }
     }
   }
-  return { toEtcd, fromEtcd, calls };
+  return { toEtcd, fromEtcd, calls, streamed };
 }
 
 /** What happened between two readings. */
 export function messagesBetween(before: MessageCounts, after: MessageCounts): MessageCounts {
-  const calls: Record<string, number> = {};
-  for (const [method, count] of Object.entries(after.calls)) {
-    const delta = count - (before.calls[method] ?? 0);
-    if (delta > 0) calls[method] = delta;
-  }
   return {
     toEtcd: after.toEtcd - before.toEtcd,
     fromEtcd: after.fromEtcd - before.fromEtcd,
-    calls,
+    calls: countsBetween(before.calls, after.calls),
+    streamed: countsBetween(before.streamed, after.streamed),
   };
+}
+
+/** The counts that grew from `before` to `after`, by how much. */
+function countsBetween(
+  before: Readonly<Record<string, number>>,
+  after: Readonly<Record<string, number>>,
+): Record<string, number> {
+  const grown: Record<string, number> = {};
+  for (const [method, count] of Object.entries(after)) {
+    const delta = count - (before[method] ?? 0);
+    if (delta > 0) grown[method] = delta;
+  }
+  return grown;
 }

@@ -25,6 +25,14 @@ import { Etcd3 } from 'etcd3';
 import { LockClient } from '../../lib/core/index.js';
 import { startEtcd, startEtcdCluster } from '../support/index.js';
 import { runContendedRound, type Contended } from './contended-round.js';
+import {
+  addCpu,
+  cpuBetween,
+  cpuPerUnit,
+  sampleCpu,
+  type CpuPerUnit,
+  type CpuSample,
+} from './cpu-time.js';
 import type { ContenderName } from './contenders.js';
 import { runHandoffTrace, SEGMENT_LABELS, type HandoffTrace } from './handoff-trace.js';
 import type { ManyLocksResult } from './many-locks.js';
@@ -88,6 +96,8 @@ const GOALS = {
 interface Uncontended {
   readonly cyclesPerSecond: number;
   readonly latency: Percentiles;
+  /** CPU per cycle: every core's, and etcd's share. */
+  readonly cpu: CpuPerUnit;
 }
 
 /** The figures of the sections after many locks. */
@@ -100,6 +110,7 @@ interface Extra {
 }
 
 const etcd = args.cluster ? await startEtcdCluster({ members: 3 }) : await startEtcd();
+const etcdPids = etcd.members.flatMap((member) => (member.pid === undefined ? [] : [member.pid]));
 const goalLines: string[] = [];
 const missed: string[] = [];
 const goal = (ok: boolean, what: string) => {
@@ -123,6 +134,7 @@ try {
     AXIS_SECONDS,
     AXIS_WARMUP_MS,
     CONTENDERS,
+    etcdPids,
   );
   const semaphore = await runSemaphoreAxis(
     etcd.endpoints,
@@ -168,16 +180,20 @@ async function runUncontended(): Promise<Record<'floor' | ContenderName, Unconte
   };
   const names = Object.keys(cycles) as Array<keyof typeof cycles>;
   const samples = Object.fromEntries(names.map((name) => [name, [] as number[]]));
+  const noCpu: CpuSample = { machineMs: 0, etcdMs: 0 };
+  const cpu = Object.fromEntries(names.map((name) => [name, noCpu]));
   for (const name of names) for (let i = 0; i < 200; i += 1) await cycles[name](); // warm-up
   const BATCHES = 8;
   for (let batch = 0; batch < BATCHES; batch += 1) {
     const order = batch % 2 === 0 ? names : [...names].reverse();
     for (const name of order) {
+      const cpuBefore = sampleCpu(etcdPids);
       for (let i = 0; i < Math.ceil(N / BATCHES); i += 1) {
         const startedAt = performance.now();
         await cycles[name]();
         samples[name].push(performance.now() - startedAt);
       }
+      cpu[name] = addCpu(cpu[name], cpuBetween(cpuBefore, sampleCpu(etcdPids)));
     }
   }
   await zz.close();
@@ -189,6 +205,7 @@ async function runUncontended(): Promise<Record<'floor' | ContenderName, Unconte
     result[name] = {
       cyclesPerSecond: samples[name].length / (total / 1000),
       latency: percentiles(samples[name]),
+      cpu: cpuPerUnit(cpu[name], samples[name].length),
     };
   }
   return result;
@@ -203,6 +220,7 @@ async function runContended(contender: ContenderName, waiters: number): Promise<
     waiters,
     seconds: SECONDS,
     warmupMs: WARMUP_MS,
+    etcdPids,
   });
   console.log(
     `contended ${contender.padEnd(10)} ${String(waiters).padStart(3)} waiters: ${fixed(figures.handoffsPerSecond, 0)} handoffs/s, ` +
@@ -283,6 +301,7 @@ function report(
       .join(', ');
     console.log(`  etcd calls per handoff, ${c.contender} × ${c.waiters}: ${calls}`);
   }
+  reportCpu(uncontended, contended);
   console.log(
     `\nmany locks: ${many.locks} held in ${fixed(many.acquireSeconds, 1)} s (released in ${fixed(many.releaseSeconds, 1)} s), ` +
       `${fixed(many.heapBytesPerLock, 0)} B heap per held lock, ${many.leases} lease(s), ` +
@@ -340,6 +359,33 @@ function report(
     );
   }
   console.log(`\ngoals:\n${goalLines.join('\n')}`);
+}
+
+/**
+ * Prints the CPU each cycle or handoff cost the machine (every core: etcd, the workers, the
+ * bench), etcd's share, and the rate that cost allows on this machine's cores: when the cores are
+ * busy, CPU per handoff, not round trips, bounds handoffs per second.
+ */
+function reportCpu(
+  uncontended: Record<'floor' | ContenderName, Uncontended>,
+  contended: readonly Contended[],
+): void {
+  const rows = [
+    ['CPU per cycle / handoff', 'all cores ms', 'etcd ms', 'cores allow /s', 'measured /s'],
+  ];
+  const row = (what: string, cpu: CpuPerUnit, measured: number) =>
+    rows.push([
+      what,
+      fixed(cpu.machineMs),
+      fixed(cpu.etcdMs),
+      fixed(cpu.ceilingPerSecond, 0),
+      fixed(measured, 0),
+    ]);
+  for (const name of ['floor', 'zzlock', 'etcd3-lock'] as const) {
+    row(`uncontended ${name}`, uncontended[name].cpu, uncontended[name].cyclesPerSecond);
+  }
+  for (const c of contended) row(`${c.waiters} waiters ${c.contender}`, c.cpu, c.handoffsPerSecond);
+  printTable(rows);
 }
 
 /** Prints the processes axis, the semaphore axis and the trace. */

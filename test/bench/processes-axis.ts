@@ -15,6 +15,7 @@ export async function runProcessesAxis(
   seconds: number,
   warmupMs: number,
   contenders: readonly ContenderName[],
+  etcdPids: readonly number[] = [],
 ): Promise<Contended[]> {
   const points: Contended[] = [];
   for (const [index, processes] of processCounts.entries()) {
@@ -28,6 +29,7 @@ export async function runProcessesAxis(
         waiters: processes,
         seconds,
         warmupMs,
+        etcdPids,
       });
       console.log(
         `processes ${contender.padEnd(10)} ${String(processes).padStart(3)} × 1 waiter: ` +
