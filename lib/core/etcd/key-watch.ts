@@ -149,7 +149,7 @@ export class KeyWatch {
     clearTimeout(timer);
   }
 
-  /** Records a deleted incarnation, forgetting the oldest beyond a few (one name, many slots' lives). */
+  /** Records a deleted incarnation; forgets the oldest beyond a few (one name, many lives). */
   #remember(revision: bigint): void {
     this.#deleted.add(revision);
     if (this.#deleted.size > REMEMBERED_DELETIONS) {

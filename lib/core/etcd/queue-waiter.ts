@@ -46,8 +46,10 @@ interface Watched {
  *
  * A watch starts at etcd's current revision (a past one would be served by etcd's 100 ms
  * catch-up loop), so it covers deletions from its registration on; a waiter whose last read is
- * older than that reads once more, and only then trusts the watch. A reconnected stream means a
- * read too. A waiter that hears nothing for `waiterRecheckMs` reads again, and waits twice as long
+ * older than that reads once more, and only then trusts the watch. A watch lingers a moment after
+ * its last waiter left (see {@link KeyWatch}), so in a queue that cycles, a process that queues
+ * again behind the same key finds a watch that covers its read already. A reconnected stream
+ * means a read too. A waiter that hears nothing for `waiterRecheckMs` reads again, and waits twice as long
  * for the next such read, up to `waiterRecheckMaxMs`: the safety net for a stream stuck on a
  * frozen member. (Judging that by the pulse of the whole stream instead, so that a beating stream
  * costs no reads, made one chaos round stall for 29 s; not understood yet, so not done.) A read
