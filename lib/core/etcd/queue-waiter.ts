@@ -49,9 +49,9 @@ interface Watched {
  * older than that reads once more, and only then trusts the watch. A watch lingers a moment after
  * its last waiter left (see {@link KeyWatch}), so in a queue that cycles, a process that queues
  * again behind the same key finds a watch that covers its read already. A reconnected stream
- * means a read too. A waiter that hears nothing for `waiterRecheckMs` reads again, and waits twice as long
- * for the next such read, up to `waiterRecheckMaxMs`: the safety net for a stream stuck on a
- * frozen member. (Judging that by the pulse of the whole stream instead, so that a beating stream
+ * means a read too. A waiter that hears nothing for `waiterRecheckMs` reads again, and waits
+ * twice as long for the next such read, up to `waiterRecheckMaxMs`: the safety net for a stream
+ * stuck on a frozen member. (Judging that by the pulse of the whole stream instead, so that a beating stream
  * costs no reads, made one chaos round stall for 29 s; not understood yet, so not done.) A read
  * etcd does not answer is tried again within the budget (see {@link StoreRetry}); the key stays
  * ours.
